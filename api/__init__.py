@@ -1,0 +1,1 @@
+"""The HTTP and GraphQL surface: app factory, auth, types, thin resolvers."""

@@ -1,0 +1,59 @@
+"""One place that shapes errors for clients: codes for the expected, a mask for the rest."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from desk.errors import DeskError, Forbidden
+
+logger = logging.getLogger("ticket_stages.api")
+
+INTERNAL_MESSAGE = "Internal server error"
+
+
+def shape_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError):
+        # validation, parse, auth and limit errors: already meant for the client
+        if error.extensions is None or "code" not in error.extensions:
+            source = original if isinstance(original, GraphQLError) else error
+            code = (source.extensions or {}).get("code") or "BAD_REQUEST"
+            error.extensions = {**(error.extensions or {}), "code": code}
+        return error
+    if isinstance(original, Forbidden):
+        return GraphQLError(
+            str(original), nodes=error.nodes, path=error.path, extensions={"code": "FORBIDDEN"}
+        )
+    if isinstance(original, DeskError):
+        return GraphQLError(
+            original.message,
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": original.code.value, "field": original.field},
+        )
+    logger.error(
+        "unexpected error in GraphQL operation",
+        exc_info=original,
+        extra={"request_id": request_id, "path": error.path},
+    )
+    return GraphQLError(
+        INTERNAL_MESSAGE,
+        nodes=error.nodes,
+        path=error.path,
+        extensions={"code": "INTERNAL", "requestId": request_id},
+    )
+
+
+class ShapeErrors(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is None or not result.errors:
+            return
+        context = self.execution_context.context
+        request_id = getattr(context, "request_id", None)
+        result.errors = [shape_error(e, request_id) for e in result.errors]

@@ -1,0 +1,66 @@
+"""The strawberry ASGI view: authentication for HTTP and websockets, graphql-transport-ws only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from api.context import Context
+from api.services import Services
+from desk.access import Actor
+from desk.api_keys import authenticate
+
+MAX_SUBSCRIPTIONS_PER_SOCKET = 20
+
+
+def bearer_secret(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    scheme, _, secret = value.strip().partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return None
+    return secret.strip()
+
+
+async def actor_for(header: object) -> Actor | None:
+    secret = bearer_secret(header)
+    return None if secret is None else await authenticate(secret)
+
+
+class GraphQLView(GraphQL[Context, None]):
+    def __init__(self, services_of: Any, schema: Any, allowed_origins: tuple[str, ...]) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql",
+            allow_queries_via_get=True,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=5),
+            max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_SOCKET,
+            allowed_origins=allowed_origins,
+            keep_alive=True,
+            keep_alive_interval=15,
+        )
+        self._services_of = services_of
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        services: Services = self._services_of()
+        context = Context(services=services, request=request, response=response)
+        if isinstance(request, Request):
+            context.actor = await actor_for(request.headers.get("authorization"))
+        return context
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
+        params = context.connection_params or {}
+        header = params.get("authorization") or params.get("Authorization")
+        actor = await actor_for(header)
+        if actor is None:
+            raise ConnectionRejectionError({"message": "a valid API key is required"})
+        context.actor = actor
+        return None

@@ -1,0 +1,35 @@
+"""The GraphQL schema, assembled from the resolver modules."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+
+from api.errors import ShapeErrors
+from api.resolvers.admin_mutations import AdminMutations
+from api.resolvers.query import Query
+from api.resolvers.ticket_mutations import TicketMutations
+from api.scalars import SCALAR_MAP
+
+
+@strawberry.type
+class Mutation(TicketMutations, AdminMutations):
+    pass
+
+
+def build_schema() -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=[
+            ShapeErrors,
+            lambda: ParserCache(maxsize=512),
+            lambda: ValidationCache(maxsize=512),
+        ],
+        config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
+    )
+
+
+def export_sdl() -> str:
+    return build_schema().as_str() + "\n"

@@ -1,0 +1,1 @@
+"""The rules of the product as plain functions over the models."""

@@ -1,0 +1,99 @@
+"""Workspaces and their settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from tortoise.expressions import F
+
+from desk.access import Actor, Permission
+from desk.counters import create_counters
+from desk.errors import DeskError, ErrorCode
+from desk.rules import SYSTEM_STAGES, period_us, validate_period
+from desk.service import Desk
+from models import Channel, ClosedReplyPolicy, Role, Stage, Ticket, Workspace
+
+
+async def create_workspace(desk: Desk, name: str, role: Role = Role.ADMIN) -> tuple[Workspace, str]:
+    """A workspace with its four system stages and counters, and one key; returns the secret."""
+    from desk.api_keys import issue_key
+
+    trimmed = name.strip()
+    if not 1 <= len(trimmed) <= 100:
+        raise DeskError(ErrorCode.VALIDATION, "a workspace name has 1 to 100 characters", ["name"])
+    now = desk.clock.now()
+    async with desk.transaction():
+        workspace = await Workspace.create(name=trimmed, created_at=now)
+        for position, (stage_name, kind) in enumerate(SYSTEM_STAGES):
+            stage = await Stage.create(
+                workspace=workspace,
+                name=stage_name,
+                name_key=stage_name.lower(),
+                kind=kind,
+                position=position,
+                auto_close=True,
+                created_at=now,
+            )
+            await create_counters(workspace.id, stage.id)
+        _, secret = await issue_key(desk, workspace, f"{role.value.lower()} key", role)
+    return workspace, secret
+
+
+@dataclass(frozen=True)
+class SettingsChange:
+    auto_close_enabled: bool | None = None
+    auto_close_period: timedelta | None = None
+    auto_close_period_by_channel: dict[Channel, timedelta] | None = None
+    closed_reply_policy: ClosedReplyPolicy | None = None
+
+
+async def get_settings(actor: Actor) -> Workspace:
+    actor.require(Permission.READ)
+    return await Workspace.get(id=actor.workspace_id)
+
+
+async def update_settings(desk: Desk, actor: Actor, change: SettingsChange) -> Workspace:
+    actor.require(Permission.ADMINISTER)
+    if change.auto_close_period is not None:
+        validate_period(change.auto_close_period, ["autoClosePeriod"])
+    by_channel: dict[str, int] | None = None
+    if change.auto_close_period_by_channel is not None:
+        by_channel = {}
+        for index, (channel, period) in enumerate(change.auto_close_period_by_channel.items()):
+            validate_period(period, ["autoClosePeriodByChannel", str(index), "period"])
+            by_channel[channel.value] = int(period.total_seconds())
+    async with desk.transaction():
+        workspace = await Workspace.select_for_update().get(id=actor.workspace_id)
+        schedule_changed = False
+        if change.auto_close_enabled is not None and change.auto_close_enabled != workspace.auto_close_enabled:
+            workspace.auto_close_enabled = change.auto_close_enabled
+            schedule_changed = True
+        if change.auto_close_period is not None:
+            seconds = int(change.auto_close_period.total_seconds())
+            schedule_changed |= seconds != workspace.auto_close_seconds
+            workspace.auto_close_seconds = seconds
+        if by_channel is not None:
+            schedule_changed |= by_channel != workspace.auto_close_seconds_by_channel
+            workspace.auto_close_seconds_by_channel = by_channel
+        if change.closed_reply_policy is not None:
+            workspace.closed_reply_policy = change.closed_reply_policy
+        await workspace.save()
+        if schedule_changed:
+            await reschedule_auto_close(workspace)
+    return workspace
+
+
+async def reschedule_auto_close(workspace: Workspace) -> None:
+    """Set every eligible ticket's due time from its anchor: one UPDATE per channel."""
+    for channel in Channel:
+        eligible = Ticket.filter(
+            workspace_id=workspace.id, channel=channel, auto_close_anchor_us__isnull=False
+        )
+        if not workspace.auto_close_enabled:
+            await eligible.update(auto_close_due_us=None)
+            continue
+        seconds = workspace.auto_close_seconds_by_channel.get(channel.value, workspace.auto_close_seconds)
+        await eligible.update(
+            auto_close_due_us=F("auto_close_anchor_us") + period_us(timedelta(seconds=seconds))
+        )

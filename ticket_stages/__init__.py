@@ -1,0 +1,1 @@
+"""Ticket Stages: the stage lifecycle of help-desk tickets, served over GraphQL."""

@@ -1,0 +1,3 @@
+from ticket_stages.cli import main
+
+raise SystemExit(main())
