@@ -8,9 +8,14 @@ from strawberry.schema.config import StrawberryConfig
 
 from api.errors import ShapeErrors
 from api.resolvers.admin_mutations import AdminMutations
-from api.resolvers.query import Query
+from api.resolvers.query import CoreQueries
 from api.resolvers.ticket_mutations import TicketMutations
 from api.scalars import SCALAR_MAP
+
+
+@strawberry.type
+class Query(CoreQueries):
+    pass
 
 
 @strawberry.type

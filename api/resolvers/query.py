@@ -20,7 +20,7 @@ def _as_graphql_error(error: DeskError) -> GraphQLError:
 
 
 @strawberry.type
-class Query:
+class CoreQueries:
     @strawberry.field
     async def viewer(self, info: Info) -> Viewer:
         actor = actor_of(info)
