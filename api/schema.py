@@ -7,6 +7,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from api.errors import ShapeErrors
+from api.operation_metrics import OperationMetrics
 from api.resolvers.admin_mutations import AdminMutations
 from api.resolvers.query import CoreQueries
 from api.resolvers.ticket_mutations import TicketMutations
@@ -29,6 +30,7 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         extensions=[
             ShapeErrors,
+            OperationMetrics,
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
         ],
