@@ -16,6 +16,7 @@ from tortoise.context import TortoiseContext
 
 from api.graphql_view import GraphQLView
 from api.health import healthz, metrics, readyz
+from api.limits import BodySizeLimit
 from api.metrics import Metrics
 from api.schema import build_schema
 from api.services import Services
@@ -101,7 +102,7 @@ def create_app(
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
-    middleware = [Middleware(DatabaseContext, runtime=runtime)]
+    middleware = [Middleware(BodySizeLimit), Middleware(DatabaseContext, runtime=runtime)]
     if settings.allowed_origins:
         middleware.append(
             Middleware(

@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.context import Context
+from api.limits import MAX_DOCUMENT_BYTES
 from api.services import Services
 from desk.access import Actor
 from desk.api_keys import authenticate
@@ -48,6 +51,25 @@ class GraphQLView(GraphQL[Context, None]):
             keep_alive_interval=15,
         )
         self._services_of = services_of
+
+    def parse_json(self, data: str | bytes) -> object:
+        try:
+            parsed = super().parse_json(data)
+        except (UnicodeDecodeError, ValueError):
+            raise HTTPException(400, "the body is not valid UTF-8 JSON") from None
+        if not isinstance(parsed, (dict, list)):
+            raise HTTPException(400, "the body must be a JSON object with a query")
+        return parsed
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        if isinstance(data, list):
+            raise HTTPException(400, "batched requests are not supported: send one operation per request")
+        if data.query is not None and len(data.query.encode()) > MAX_DOCUMENT_BYTES:
+            raise HTTPException(413, f"the GraphQL document is larger than {MAX_DOCUMENT_BYTES} bytes")
+        return data
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         services: Services = self._services_of()

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    ValidationCache,
+)
 from strawberry.schema.config import StrawberryConfig
 
+from api.depth_limit import MaxDepthLimiter
 from api.errors import ShapeErrors
+from api.limits import MAX_ALIASES, MAX_QUERY_DEPTH, MAX_TOKENS
 from api.operation_metrics import OperationMetrics
 from api.resolvers.admin_mutations import AdminMutations
 from api.resolvers.query import CoreQueries
@@ -31,7 +38,10 @@ def build_schema() -> strawberry.Schema:
         extensions=[
             ShapeErrors,
             OperationMetrics,
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: ParserCache(maxsize=512),
+            lambda: MaxDepthLimiter(MAX_QUERY_DEPTH),
+            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
             lambda: ValidationCache(maxsize=512),
         ],
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
