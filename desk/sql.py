@@ -24,8 +24,9 @@ async def fetch(sql: str, *params: Any) -> list[dict[str, Any]]:
         values = list(params)
     else:
         values = [str(p) if isinstance(p, uuid.UUID) else p for p in params]
-    _, rows = await connection.execute_query(sql, values)
-    return [dict(row) for row in rows]
+    # execute_query_dict always fetches: asyncpg's execute_query drops the rows of
+    # UPDATE/INSERT/DELETE ... RETURNING
+    return await connection.execute_query_dict(sql, values)
 
 
 def _current() -> Any:
