@@ -17,6 +17,7 @@ from tortoise.context import TortoiseContext
 from api.graphql_view import GraphQLView
 from api.health import healthz, metrics, readyz
 from api.limits import BodySizeLimit
+from api.rate_limit import LocalCounterStore, RateLimit, RateLimiter
 from api.metrics import Metrics
 from api.schema import build_schema
 from api.services import Services
@@ -38,6 +39,7 @@ class _Runtime:
     def __init__(self) -> None:
         self.services: Services | None = None
         self.database: TortoiseContext | None = None
+        self.rate_limiter: RateLimiter | None = None
 
     def require_services(self) -> Services:
         if self.services is None:
@@ -82,6 +84,9 @@ def create_app(
             )
             await event_bus.start()
             stack.push_async_callback(event_bus.stop)
+            runtime.rate_limiter = RateLimiter(
+                settings.rate_limit_per_minute, await stack.enter_async_context(_counter_store(settings))
+            )
             desk = Desk(clock=clock or SystemClock(), publisher=event_bus)
             services = Services(settings=settings, desk=desk, bus=event_bus, metrics=metrics_)
             runtime.services = services
@@ -93,6 +98,7 @@ def create_app(
                 yield {"services": services}
             finally:
                 runtime.services = None
+                runtime.rate_limiter = None
         runtime.database = None
 
     routes = [
@@ -102,7 +108,11 @@ def create_app(
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
-    middleware = [Middleware(BodySizeLimit), Middleware(DatabaseContext, runtime=runtime)]
+    middleware = [
+        Middleware(BodySizeLimit),
+        Middleware(RateLimit, limiter_of=lambda: runtime.rate_limiter),
+        Middleware(DatabaseContext, runtime=runtime),
+    ]
     if settings.allowed_origins:
         middleware.append(
             Middleware(
@@ -114,6 +124,21 @@ def create_app(
             )
         )
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+@contextlib.asynccontextmanager
+async def _counter_store(settings: Settings) -> AsyncIterator[Any]:
+    """Rate-limit counters: shared through Redis when configured, else in this process."""
+    if not settings.redis_url:
+        yield LocalCounterStore()
+        return
+    from subscriptions.rate_store import RedisCounterStore
+
+    store = RedisCounterStore(settings.redis_url)
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 def _bus_metrics(metrics_: Metrics) -> Any:
