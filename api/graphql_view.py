@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -15,12 +17,14 @@ from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.context import Context
+from api.key_watch import watch_key
 from api.limits import MAX_DOCUMENT_BYTES
 from api.services import Services
 from desk.access import Actor
 from desk.api_keys import authenticate
 
 MAX_SUBSCRIPTIONS_PER_SOCKET = 20
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
 def bearer_secret(value: object) -> str | None:
@@ -51,6 +55,7 @@ class GraphQLView(GraphQL[Context, None]):
             keep_alive_interval=15,
         )
         self._services_of = services_of
+        self._key_watchers: dict[WebSocket, asyncio.Task[None]] = {}
 
     def parse_json(self, data: str | bytes) -> object:
         try:
@@ -74,7 +79,12 @@ class GraphQLView(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         services: Services = self._services_of()
         context = Context(services=services, request=request, response=response)
+        incoming = request.headers.get("x-request-id", "")
+        if _REQUEST_ID.fullmatch(incoming):
+            context.request_id = incoming
         if isinstance(request, Request):
+            if isinstance(response, Response):
+                response.headers["x-request-id"] = context.request_id
             context.actor = await actor_for(request.headers.get("authorization"))
         return context
 
@@ -85,4 +95,15 @@ class GraphQLView(GraphQL[Context, None]):
         if actor is None:
             raise ConnectionRejectionError({"message": "a valid API key is required"})
         context.actor = actor
+        if isinstance(context.request, WebSocket):
+            self._key_watchers[context.request] = asyncio.create_task(
+                watch_key(context.request, actor, context.services), name="api-key-watch"
+            )
         return None
+
+    async def run(self, request: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().run(request, **kwargs)
+        finally:
+            if isinstance(request, WebSocket) and (watcher := self._key_watchers.pop(request, None)):
+                watcher.cancel()

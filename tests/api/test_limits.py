@@ -93,3 +93,12 @@ async def test_garbage_bodies_get_4xx_never_500(gql: GraphQLClient, http: httpx.
         assert 400 <= response.status_code < 500 or (
             response.status_code == 200 and response.json().get("errors")
         ), (body, response.status_code, response.text)
+
+
+async def test_every_response_carries_a_request_id(gql: GraphQLClient, http: httpx.AsyncClient) -> None:
+    response = await http.post("/graphql", json={"query": "{ viewer { role } }"}, headers=_auth(gql))
+    assert len(response.headers["x-request-id"]) >= 8
+    echoed = await http.post(
+        "/graphql", json={"query": "{ viewer { role } }"}, headers={**_auth(gql), "x-request-id": "trace-123456"}
+    )
+    assert echoed.headers["x-request-id"] == "trace-123456"
