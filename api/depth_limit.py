@@ -15,7 +15,6 @@ from graphql import (
     ValidationContext,
     ValidationRule,
 )
-from strawberry.extensions import AddValidationRules
 
 
 def _depth(
@@ -67,5 +66,3 @@ def depth_rule(max_depth: int) -> type[ValidationRule]:
     return MaxDepth
 
 
-def MaxDepthLimiter(max_depth: int) -> AddValidationRules:  # noqa: N802 - reads like the other limiters
-    return AddValidationRules([depth_rule(max_depth)])

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.extensions import AddValidationRules
+from strawberry.extensions.max_aliases import create_validator as alias_rule
+
+from api.depth_limit import depth_rule
 
 MAX_QUERY_DEPTH = 10
 MAX_ALIASES = 30
@@ -11,6 +15,19 @@ MAX_TOKENS = 2_000
 MAX_DOCUMENT_BYTES = 64 * 1024
 # variables can be larger than the document (a bulk move names up to 1,000 ids)
 MAX_BODY_BYTES = 512 * 1024
+
+
+# built once: the validation cache is keyed by the rule classes, so per-request classes
+# would make every request miss it
+_DEPTH_RULE = depth_rule(MAX_QUERY_DEPTH)
+_ALIAS_RULE = alias_rule(MAX_ALIASES)
+
+
+class DocumentLimits(AddValidationRules):
+    """Depth (introspection included) and alias limits as validation rules."""
+
+    def __init__(self) -> None:
+        super().__init__([_DEPTH_RULE, _ALIAS_RULE])
 
 
 class BodyTooLarge(Exception):

@@ -4,30 +4,38 @@ from __future__ import annotations
 
 import strawberry
 from strawberry.extensions import (
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 
-from api.depth_limit import MaxDepthLimiter
 from api.errors import ShapeErrors
-from api.limits import MAX_ALIASES, MAX_QUERY_DEPTH, MAX_TOKENS
+from api.limits import MAX_TOKENS, DocumentLimits
 from api.operation_metrics import OperationMetrics
 from api.resolvers.admin_mutations import AdminMutations
+from api.resolvers.analytics_queries import AnalyticsQueries
+from api.resolvers.live_subscriptions import LiveSubscriptions
 from api.resolvers.query import CoreQueries
+from api.resolvers.report_mutations import ReportMutations
+from api.resolvers.report_queries import ReportQueries
+from api.resolvers.report_subscriptions import ReportSubscriptions
 from api.resolvers.ticket_mutations import TicketMutations
 from api.scalars import SCALAR_MAP
 
 
 @strawberry.type
-class Query(CoreQueries):
+class Query(CoreQueries, AnalyticsQueries, ReportQueries):
     pass
 
 
 @strawberry.type
-class Mutation(TicketMutations, AdminMutations):
+class Mutation(TicketMutations, AdminMutations, ReportMutations):
+    pass
+
+
+@strawberry.type
+class Subscription(LiveSubscriptions, ReportSubscriptions):
     pass
 
 
@@ -35,13 +43,13 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             ShapeErrors,
             OperationMetrics,
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: ParserCache(maxsize=512),
-            lambda: MaxDepthLimiter(MAX_QUERY_DEPTH),
-            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            DocumentLimits,
             lambda: ValidationCache(maxsize=512),
         ],
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),

@@ -6,11 +6,24 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
+import asyncpg
 from tortoise.context import TortoiseContext, _current_context
 from tortoise.migrations.executor import MigrationExecutor
 
 MODEL_MODULES = ["models.workspace", "models.stage", "models.ticket", "models.report"]
 APP_LABEL = "models"
+
+
+class PooledConnection(asyncpg.Connection):
+    """A pooled connection released without asyncpg's reset round trip.
+
+    The service keeps no session state (no LISTEN, session SET or session advisory lock),
+    so resetting on every release would only add a round trip to every query; an open
+    transaction is still rolled back by asyncpg before the connection is reused.
+    """
+
+    def get_reset_query(self) -> str:
+        return ""
 
 
 def tortoise_config(database_url: str, *, pool_size: int = 20) -> dict[str, Any]:
@@ -29,8 +42,9 @@ def tortoise_config(database_url: str, *, pool_size: int = 20) -> dict[str, Any]
             "user": user or "postgres",
             "password": password or None,
             "database": database or "postgres",
-            "minsize": 1,
+            "minsize": min(4, pool_size),
             "maxsize": pool_size,
+            "connection_class": PooledConnection,
         }
         connection: dict[str, Any] = {
             "engine": "tortoise.backends.asyncpg",

@@ -27,6 +27,7 @@ def serve(settings: Settings, *, host: str, port: int, worker: bool, demo: bool)
         host=host,
         port=port,
         log_level="info",
+        access_log=False,
         ws="websockets-sansio",
         lifespan="on",
         timeout_graceful_shutdown=10,
