@@ -17,7 +17,9 @@ INTERNAL_MESSAGE = "Internal server error"
 
 def shape_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
     original = error.original_error
-    if original is None or isinstance(original, GraphQLError):
+    # a scalar refusing a literal of the document (e.g. a Duration in months) is the client's error
+    refused_literal = error.path is None and isinstance(original, ValueError)
+    if original is None or isinstance(original, GraphQLError) or refused_literal:
         # validation, parse, auth and limit errors: already meant for the client
         if error.extensions is None or "code" not in error.extensions:
             source = original if isinstance(original, GraphQLError) else error

@@ -10,6 +10,7 @@ from desk.access import Actor, Permission
 from desk.errors import DeskError, ErrorCode, not_found
 from desk.events import TOPIC_KEYS
 from desk.ids import parse_id
+from desk.rules import has_control_characters
 from desk.service import Desk
 from models import ApiKey, Role, Workspace
 
@@ -42,6 +43,8 @@ def _validate_name(name: str) -> str:
     trimmed = name.strip()
     if not 1 <= len(trimmed) <= 100:
         raise DeskError(ErrorCode.VALIDATION, "a key name has 1 to 100 characters", ["name"])
+    if has_control_characters(trimmed):
+        raise DeskError(ErrorCode.VALIDATION, "a key name cannot hold control characters", ["name"])
     if trimmed.lower() == "system":
         raise DeskError(ErrorCode.VALIDATION, '"system" is reserved for the service', ["name"])
     return trimmed

@@ -112,6 +112,10 @@ def validate_period(period: timedelta, field: list[str]) -> None:
         raise DeskError(ErrorCode.VALIDATION, "the period must be at most 365 days", field)
 
 
+def has_control_characters(text: str) -> bool:
+    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+
+
 def normalise_stage_name(name: str, field: list[str]) -> str:
     trimmed = name.strip()
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in trimmed):

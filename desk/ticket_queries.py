@@ -69,6 +69,8 @@ def _filtered(actor: Actor, where: TicketFilter | None) -> QuerySet[Ticket]:
     if where.channel is not None:
         query = query.filter(channel=where.channel)
     if where.customer_id is not None:
+        if "\x00" in where.customer_id:
+            raise invalid("customerId cannot hold NUL characters", "filter", "customerId")
         query = query.filter(customer_id=where.customer_id)
     if where.created_after is not None:
         query = query.filter(created_at__gt=where.created_after)

@@ -17,6 +17,7 @@ from desk.moves import Policy, Snooze, change_event, load_policy, move_many, mov
 from desk.rules import (
     auto_close_eligible,
     check_manual_target,
+    has_control_characters,
     is_closed,
     period_us,
     schedule_auto_close,
@@ -75,9 +76,13 @@ def _check_version(ticket: Ticket, expected_version: int | None) -> None:
 def _validate_new_ticket(customer_id: str, subject: str | None) -> str | None:
     if not customer_id.strip() or len(customer_id) > 128:
         raise invalid("customerId has 1 to 128 characters", "customerId")
+    if has_control_characters(customer_id):
+        raise invalid("customerId cannot hold control characters", "customerId")
     if subject is not None:
         if len(subject) > 200:
             raise invalid("subject has at most 200 characters", "subject")
+        if "\x00" in subject:
+            raise invalid("subject cannot hold NUL characters", "subject")
         subject = subject.strip() or None
     return subject
 

@@ -10,7 +10,7 @@ from tortoise.expressions import F
 from desk.access import Actor, Permission
 from desk.counters import create_counters
 from desk.errors import DeskError, ErrorCode
-from desk.rules import SYSTEM_STAGES, period_us, validate_period
+from desk.rules import SYSTEM_STAGES, has_control_characters, period_us, validate_period
 from desk.service import Desk
 from models import Channel, ClosedReplyPolicy, Role, Stage, Ticket, Workspace
 
@@ -22,6 +22,10 @@ async def create_workspace(desk: Desk, name: str, role: Role = Role.ADMIN) -> tu
     trimmed = name.strip()
     if not 1 <= len(trimmed) <= 100:
         raise DeskError(ErrorCode.VALIDATION, "a workspace name has 1 to 100 characters", ["name"])
+    if has_control_characters(trimmed):
+        raise DeskError(
+            ErrorCode.VALIDATION, "a workspace name cannot hold control characters", ["name"]
+        )
     now = desk.clock.now()
     async with desk.transaction():
         workspace = await Workspace.create(name=trimmed, created_at=now)
