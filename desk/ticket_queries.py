@@ -33,7 +33,11 @@ class TicketFilter:
 class TicketPage:
     tickets: list[Ticket]
     has_next_page: bool
-    total_count: int
+    matching: QuerySet[Ticket]
+
+    async def total_count(self) -> int:
+        """Every ticket the filter matches (counted only when asked for)."""
+        return await self.matching.count()
 
     def cursor(self, ticket: Ticket) -> str:
         return encode_cursor(ticket.created_at, ticket.id)
@@ -93,5 +97,4 @@ async def list_tickets(
         created_at, ticket_id = decode_cursor(after)
         page = page.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=ticket_id))
     rows = await page.order_by("-created_at", "-id").limit(first + 1)
-    total = await base.count()
-    return TicketPage(tickets=rows[:first], has_next_page=len(rows) > first, total_count=total)
+    return TicketPage(tickets=rows[:first], has_next_page=len(rows) > first, matching=base)

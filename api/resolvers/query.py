@@ -71,7 +71,7 @@ class CoreQueries:
                 has_next_page=page.has_next_page,
                 end_cursor=edges[-1].cursor if edges else None,
             ),
-            total_count=page.total_count,
+            page=page,
         )
 
     @strawberry.field

@@ -8,6 +8,7 @@ from api.context import Info
 from api.types.enums import Channel, TransitionSource
 from api.types.stage import Stage
 from desk.clock import from_us
+from desk.ticket_queries import TicketPage
 from desk.rules import bot_active
 from models import StageTransition as TransitionModel
 from models import Ticket as TicketModel
@@ -140,4 +141,8 @@ class TicketEdge:
 class TicketConnection:
     edges: list[TicketEdge]
     page_info: PageInfo
-    total_count: int
+    page: strawberry.Private[TicketPage]
+
+    @strawberry.field(description="Every ticket the filter matches.")
+    async def total_count(self) -> int:
+        return await self.page.total_count()
