@@ -1,0 +1,124 @@
+"""HTTP scenarios: the service's GraphQL API against raw Starlette endpoints doing the same work."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import time
+from typing import Any
+
+import httpx
+
+from bench import seed, wrk
+from bench.environment import Servers, raw_baseline, service
+
+COUNTS_QUERY = "{ stageCounts { version at total counts { stage { id name } count } } }"
+TICKETS_QUERY = (
+    "{ tickets(first: 50) { edges { node { id customerId channel subject stage { id } version "
+    "createdAt updatedAt } } } }"
+)
+CHANGE_STAGE = (
+    '{"query":"mutation($t: ID!, $s: ID!) { changeStage(input: {ticketId: $t, stageId: $s}) '
+    '{ ticket { version } userErrors { code } } }","variables":{"t":"%s","s":"%s"}}'
+)
+
+
+def _body(query: str) -> str:
+    return json.dumps({"query": query})
+
+
+def _result(scenario: str, ours: float, baseline: float, goal: float, unit: str, **extra: Any) -> dict[str, Any]:
+    ratio = ours / baseline if baseline else 0.0
+    return {
+        "scenario": scenario, "ours": round(ours, 1), "baseline": round(baseline, 1), "unit": unit,
+        "ratio": round(ratio, 3), "goal": f">= {goal:.0%} of baseline", "passed": ratio >= goal, **extra,
+    }
+
+
+async def _counts_json(base: str, key: str) -> bytes:
+    async with httpx.AsyncClient(base_url=base) as client:
+        response = await client.post("/graphql", json={"query": COUNTS_QUERY}, headers={"authorization": f"Bearer {key}"})
+        response.raise_for_status()
+        return response.content
+
+
+def _throughput(url: str, body: str, *, auth: str | None, seconds: float, rounds: int, **kw: Any) -> float:
+    wrk.run(url, body, auth=auth, seconds=1, **kw)  # warm-up
+    return statistics.median(wrk.run(url, body, auth=auth, seconds=seconds, **kw).requests_per_second for _ in range(rounds))
+
+
+async def throughput(servers: Servers, quick: bool) -> list[dict[str, Any]]:
+    """stageCounts, tickets(first: 50) and changeStage per second, ours vs raw."""
+    seconds, rounds = (2.0, 1) if quick else (5.0, 3)
+    database = await servers.new_database()
+    workspace = await seed.create(database)
+    ids = await seed.tickets(database, workspace, 2_000 if quick else 10_000)
+    auth = f"Bearer {workspace.key}"
+    stages = (workspace.stages["Assigned"], workspace.stages["In progress"])
+    results = []
+    with service(database, servers.redis.url) as base:
+        counts_json = await _counts_json(base, workspace.key)
+        with raw_baseline(database, workspace.id, counts_json) as raw:
+            ours = _throughput(f"{base}/graphql", _body(COUNTS_QUERY), auth=auth, seconds=seconds, rounds=rounds)
+            theirs = _throughput(f"{raw}/counts", "{}", auth=None, seconds=seconds, rounds=rounds)
+            results.append(_result("stageCounts over HTTP (32 connections)", ours, theirs, 0.40, "req/s"))
+            ours = _throughput(f"{base}/graphql", _body(TICKETS_QUERY), auth=auth, seconds=seconds, rounds=rounds)
+            theirs = _throughput(f"{raw}/tickets", "{}", auth=None, seconds=seconds, rounds=rounds)
+            results.append(_result("tickets(first: 50) over HTTP", ours, theirs, 0.25, "req/s"))
+            ours = _throughput(f"{base}/graphql", CHANGE_STAGE, auth=auth, seconds=seconds, rounds=rounds,
+                               ids=ids, stages=stages)
+            theirs = _throughput(f"{raw}/move", '{"ticketId":"%s","stageId":"%s"}', auth=None, seconds=seconds,
+                                 rounds=rounds, ids=ids, stages=stages)
+            results.append(_result("changeStage mutations on PostgreSQL", ours, theirs, 0.40, "req/s"))
+    return results
+
+
+async def _latency(base: str, key: str, samples: int) -> float:
+    async with httpx.AsyncClient(base_url=base) as client:
+        headers = {"authorization": f"Bearer {key}"}
+        timings = []
+        for n in range(samples + 20):
+            started = time.perf_counter()
+            response = await client.post("/graphql", json={"query": COUNTS_QUERY}, headers=headers)
+            elapsed = time.perf_counter() - started
+            response.raise_for_status()
+            if n >= 20:
+                timings.append(elapsed * 1000)
+    return statistics.median(timings)
+
+
+async def counts_scaling(servers: Servers, quick: bool) -> dict[str, Any]:
+    """stageCounts latency with 1,000,000 tickets vs with 10,000: counters make it constant."""
+    small_n, large_n = (1_000, 100_000) if quick else (10_000, 1_000_000)
+    samples = 100 if quick else 400
+    database = await servers.new_database()
+    small = await seed.create(database, "Small store")
+    await seed.tickets(database, small, small_n)
+    large = await seed.create(database, "Large store")
+    await seed.tickets(database, large, large_n, seed=11)
+    with service(database, servers.redis.url) as base:
+        small_ms = await _latency(base, small.key, samples)
+        large_ms = await _latency(base, large.key, samples)
+    ratio = large_ms / small_ms
+    return {
+        "scenario": f"stageCounts p50 latency at {large_n:,} vs {small_n:,} tickets",
+        "ours": round(large_ms, 3), "baseline": round(small_ms, 3), "unit": "ms",
+        "ratio": round(ratio, 3), "goal": "<= 1.2", "passed": ratio <= 1.2,
+    }
+
+
+if __name__ == "__main__":
+    import sys
+
+    from bench.environment import private_servers
+
+    quick = "--quick" in sys.argv
+
+    async def main() -> None:
+        with private_servers() as servers:
+            for row in await throughput(servers, quick):
+                print(row)
+            print(await counts_scaling(servers, quick))
+
+    asyncio.run(main())
