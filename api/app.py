@@ -18,6 +18,7 @@ from api.graphql_view import GraphQLView
 from api.health import healthz, metrics, readyz
 from api.limits import BodySizeLimit
 from api.rate_limit import LocalCounterStore, RateLimit, RateLimiter
+from api.report_download import download_report
 from api.metrics import Metrics
 from api.schema import build_schema
 from api.services import Services
@@ -107,6 +108,7 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
+        Route("/reports/{report_id}/download", download_report, methods=["GET"]),
     ]
     middleware = [
         Middleware(BodySizeLimit),

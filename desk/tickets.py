@@ -260,11 +260,13 @@ async def bulk_change_stage(desk: Desk, actor: Actor, ticket_ids: list[str], sta
         )
     result = BulkResult(moved=[], unchanged=[], failed=[])
     parsed: dict[str, uuid.UUID] = {}
+    seen: set[uuid.UUID] = set()
     for raw in dict.fromkeys(ticket_ids):
         value = parse_id(raw)
         if value is None:
             result.failed.append((raw, ErrorCode.NOT_FOUND, "ticket not found"))
-        else:
+        elif value not in seen:  # one ticket spelled two ways (e.g. in upper case) moves once
+            seen.add(value)
             parsed[raw] = value
     async with desk.transaction() as batch:
         target = await live_stage(actor.workspace_id, stage_id, ["stageId"])

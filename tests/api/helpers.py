@@ -74,7 +74,9 @@ class Api:
     async def ok(self, query: str, variables: dict[str, Any] | None = None) -> Any:
         return await self.gql.ok(query, variables)
 
-    async def _mutate(self, field: str, input_type: str, selection: str, input: dict[str, Any]) -> Any:
+    async def _mutate(
+        self, field: str, input_type: str, selection: str, input: dict[str, Any]
+    ) -> Any:
         query = f"mutation($input: {input_type}!) {{ {field}(input: $input) {selection} }}"
         return await self.gql.mutate(query, {"input": input})
 
@@ -82,7 +84,8 @@ class Api:
 
     async def stages(self, include_deleted: bool = False) -> list[dict[str, Any]]:
         data = await self.ok(
-            f"query($d: Boolean!) {{ stages(includeDeleted: $d) {{ {STAGE} }} }}", {"d": include_deleted}
+            f"query($d: Boolean!) {{ stages(includeDeleted: $d) {{ {STAGE} }} }}",
+            {"d": include_deleted},
         )
         return list(data["stages"])
 
@@ -104,7 +107,9 @@ class Api:
             input["position"] = position
         return await self._mutate("createStage", "CreateStageInput", STAGE_PAYLOAD, input)
 
-    async def create_stage(self, name: str, position: int | None = None, auto_close: bool = True) -> Any:
+    async def create_stage(
+        self, name: str, position: int | None = None, auto_close: bool = True
+    ) -> Any:
         payload = await self.create_stage_payload(name, position, auto_close)
         assert payload["userErrors"] == [], payload
         return payload["stage"]
@@ -227,7 +232,10 @@ class Api:
 
     async def update_settings(self, **input: Any) -> Any:
         return await self._mutate(
-            "updateSettings", "UpdateSettingsInput", f"{{ settings {{ {SETTINGS} }} {ERRORS} }}", input
+            "updateSettings",
+            "UpdateSettingsInput",
+            f"{{ settings {{ {SETTINGS} }} {ERRORS} }}",
+            input,
         )
 
     # --- keys -----------------------------------------------------------------------------

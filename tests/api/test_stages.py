@@ -21,7 +21,10 @@ async def test_create_stage_trims_the_name_and_appends_after_the_system_stages(a
     first = await api.create_stage("  Assigned  ")
     second = await api.create_stage("Waiting on supplier", auto_close=False)
     assert (first["name"], first["kind"], first["position"], first["autoClose"]) == (
-        "Assigned", "INTERMEDIATE", 4, True,
+        "Assigned",
+        "INTERMEDIATE",
+        4,
+        True,
     )
     assert (second["position"], second["autoClose"], second["deleted"]) == (5, False, False)
     names = [s["name"] for s in await api.stages()]
@@ -78,7 +81,10 @@ async def test_create_at_a_position_inserts_and_keeps_positions_contiguous(api: 
     stages = await api.stages()
     assert [(s["name"], s["position"]) for s in stages] == [
         *((n, p) for p, n in enumerate(SYSTEM_STAGE_NAMES)),
-        ("A", 4), ("D", 5), ("B", 6), ("C", 7),
+        ("A", 4),
+        ("D", 5),
+        ("B", 6),
+        ("C", 7),
     ]
     far = await api.create_stage("E", position=999)
     assert far["position"] == 8
@@ -103,7 +109,10 @@ async def test_reorder_moves_one_stage_and_renumbers_the_rest(api: Api) -> None:
     payload = await api.update_stage(ids["D"], position=4)
     assert payload["userErrors"] == [] and payload["stage"]["position"] == 4
     assert [(s["name"], s["position"]) for s in await api.stages()][4:] == [
-        ("D", 4), ("A", 5), ("B", 6), ("C", 7),
+        ("D", 4),
+        ("A", 5),
+        ("B", 6),
+        ("C", 7),
     ]
     payload = await api.update_stage(ids["D"], position=100)
     assert payload["stage"]["position"] == 7
@@ -140,7 +149,10 @@ async def test_system_stages_cannot_be_renamed_moved_paused_or_deleted(api: Api)
     await api.create_ticket()
     before = await api.snapshot()
     changes: list[dict[str, object]] = [
-        {"name": "Renamed"}, {"name": "open"}, {"position": 5}, {"autoClose": False},
+        {"name": "Renamed"},
+        {"name": "open"},
+        {"position": 5},
+        {"autoClose": False},
     ]
     for stage in (await api.stages())[:4]:
         for change in changes:
@@ -191,7 +203,9 @@ async def test_delete_moves_every_ticket_to_open_in_one_change(api: Api) -> None
         assert ticket["stage"]["kind"] == "OPEN" and ticket["version"] == 3
         last = ticket["history"][-1]
         assert (last["source"], last["fromStage"]["name"], last["toStage"]["name"]) == (
-            "STAGE_DELETED", "Doomed", "Open",
+            "STAGE_DELETED",
+            "Doomed",
+            "Open",
         )
         assert last["actor"] == "admin key"
     assert (await api.ticket(bystander["id"]))["stage"]["name"] == "Keep"
@@ -205,7 +219,11 @@ async def test_delete_moves_every_ticket_to_open_in_one_change(api: Api) -> None
     counts = await api.counts()
     assert doomed["id"] not in [c["stage"]["id"] for c in counts["counts"]]
     assert {c["stage"]["name"]: c["count"] for c in counts["counts"]} == {
-        "Open": 3, "Closed": 0, "Snoozed": 0, "Auto closed": 0, "Keep": 1,
+        "Open": 3,
+        "Closed": 0,
+        "Snoozed": 0,
+        "Auto closed": 0,
+        "Keep": 1,
     }
     assert counts["total"] == 4
     assert (await api.count_tickets(stageIds=[doomed["id"]])) == 0

@@ -8,9 +8,13 @@ from desk.clock import ManualClock
 from tests.api.helpers import CHANNELS, Api, at, problems
 
 
-async def test_create_ticket_starts_in_open_with_a_created_transition(api: Api, clock: ManualClock) -> None:
+async def test_create_ticket_starts_in_open_with_a_created_transition(
+    api: Api, clock: ManualClock
+) -> None:
     version = await api.version()
-    ticket = await api.create_ticket(customerId="cust-42", channel="EMAIL", subject="Where is my order?")
+    ticket = await api.create_ticket(
+        customerId="cust-42", channel="EMAIL", subject="Where is my order?"
+    )
     now = clock.now()
     assert ticket["customerId"] == "cust-42" and ticket["channel"] == "EMAIL"
     assert ticket["subject"] == "Where is my order?"
@@ -27,7 +31,10 @@ async def test_create_ticket_starts_in_open_with_a_created_transition(api: Api, 
     assert created["actor"] == "admin key" and at(created["at"]) == now
     counts = await api.counts()
     assert counts["version"] == version + 1 and counts["total"] == 1
-    assert counts["counts"][0] == {"stage": {"id": ticket["stage"]["id"], "name": "Open", "kind": "OPEN"}, "count": 1}
+    assert counts["counts"][0] == {
+        "stage": {"id": ticket["stage"]["id"], "name": "Open", "kind": "OPEN"},
+        "count": 1,
+    }
 
 
 async def test_create_ticket_in_a_chosen_stage(api: Api, clock: ManualClock) -> None:
@@ -94,7 +101,13 @@ async def test_ticket_by_id(api: Api) -> None:
     found = await api.ticket(ticket["id"])
     assert found["id"] == ticket["id"] and found["customerId"] == "c1"
     assert found["snoozedUntilReply"] is False and found["wakeOnCustomerReply"] is True
-    for missing in ("", "nope", "00000000-0000-0000-0000-000000000000", ticket["id"] + "0", "x" * 1000):
+    for missing in (
+        "",
+        "nope",
+        "00000000-0000-0000-0000-000000000000",
+        ticket["id"] + "0",
+        "x" * 1000,
+    ):
         assert await api.ticket(missing) is None, missing
 
 
@@ -139,7 +152,9 @@ async def test_page_size_limits(api: Api) -> None:
     negative = await api.execute("{ tickets(first: -1) { totalCount } }")
     assert negative.codes == ["VALIDATION"]
     zero = await api.tickets(first=0)
-    assert zero["edges"] == [] and zero["totalCount"] == 1 and zero["pageInfo"]["hasNextPage"] is True
+    assert (
+        zero["edges"] == [] and zero["totalCount"] == 1 and zero["pageInfo"]["hasNextPage"] is True
+    )
 
 
 async def test_a_cursor_not_given_out_by_the_api_is_refused(api: Api) -> None:
@@ -184,7 +199,9 @@ async def test_every_filter(api: Api, clock: ManualClock) -> None:
     second = (start + timedelta(hours=1)).isoformat()
     assert await ids(createdAfter=second) == {c["id"], d["id"]}
     assert await ids(createdBefore=second) == {a["id"]}
-    assert await ids(createdAfter=start.isoformat(), createdBefore=(start + timedelta(hours=2)).isoformat()) == {b["id"]}
+    assert await ids(
+        createdAfter=start.isoformat(), createdBefore=(start + timedelta(hours=2)).isoformat()
+    ) == {b["id"]}
     assert await ids(customerId="alice", channel="SMS", stageKinds=["CLOSED"]) == {c["id"]}
 
 

@@ -46,7 +46,9 @@ def schedule(**overrides: object) -> object:
 
 def fails(code: ErrorCode, field: list[str] | None = None) -> pytest.RaisesExc[DeskError]:
     """Expect a DeskError with this code (and this field, when given)."""
-    return pytest.raises(DeskError, check=lambda e: e.code is code and (field is None or e.field == field))
+    return pytest.raises(
+        DeskError, check=lambda e: e.code is code and (field is None or e.field == field)
+    )
 
 
 # --- schedule_auto_close ----------------------------------------------------------------------
@@ -146,7 +148,9 @@ def test_manual_targets_allowed(kind: StageKind) -> None:
 
 @pytest.mark.parametrize("from_kind", [StageKind.CLOSED, StageKind.AUTO_CLOSED])
 @pytest.mark.parametrize("requested", [TransitionSource.MANUAL, TransitionSource.BULK])
-def test_leaving_closed_by_hand_is_a_reopen(from_kind: StageKind, requested: TransitionSource) -> None:
+def test_leaving_closed_by_hand_is_a_reopen(
+    from_kind: StageKind, requested: TransitionSource
+) -> None:
     assert transition_source(from_kind, requested) is TransitionSource.REOPEN
 
 
@@ -157,7 +161,11 @@ def test_other_moves_keep_their_source(from_kind: StageKind, requested: Transiti
 
 
 def test_system_sources_are_never_rewritten() -> None:
-    for source in (TransitionSource.STAGE_DELETED, TransitionSource.CUSTOMER_REPLY, TransitionSource.AUTO_CLOSE):
+    for source in (
+        TransitionSource.STAGE_DELETED,
+        TransitionSource.CUSTOMER_REPLY,
+        TransitionSource.AUTO_CLOSE,
+    ):
         assert transition_source(StageKind.CLOSED, source) is source
 
 
@@ -169,7 +177,9 @@ def test_stage_names_are_trimmed() -> None:
     assert normalise_stage_name(" " + "x" * 50 + " ", ["name"]) == "x" * 50
 
 
-@pytest.mark.parametrize("name", ["", "   ", "\t", "x" * 51, "bad\x00name", "line\nbreak", "del\x7f"])
+@pytest.mark.parametrize(
+    "name", ["", "   ", "\t", "x" * 51, "bad\x00name", "line\nbreak", "del\x7f"]
+)
 def test_bad_stage_names_are_refused(name: str) -> None:
     with fails(ErrorCode.VALIDATION, ["name"]):
         normalise_stage_name(name, ["name"])
