@@ -110,6 +110,9 @@ def validate_period(period: timedelta, field: list[str]) -> None:
         raise DeskError(ErrorCode.VALIDATION, "the period must be positive", field)
     if period > MAX_PERIOD:
         raise DeskError(ErrorCode.VALIDATION, "the period must be at most 365 days", field)
+    if period.microseconds:
+        # stored as whole seconds: PT0.5S would silently become a period of zero
+        raise DeskError(ErrorCode.VALIDATION, "the period is a whole number of seconds", field)
 
 
 def has_control_characters(text: str) -> bool:

@@ -194,7 +194,14 @@ def test_good_periods(period: timedelta) -> None:
 
 
 @pytest.mark.parametrize(
-    "period", [timedelta(0), -DAY, timedelta(days=365, seconds=1), timedelta(days=400)]
+    "period",
+    [
+        timedelta(0),
+        -DAY,
+        timedelta(days=365, seconds=1),
+        timedelta(seconds=1.5),
+        timedelta(days=400),
+    ],
 )
 def test_bad_periods(period: timedelta) -> None:
     with fails(ErrorCode.VALIDATION, ["autoClosePeriod"]):
