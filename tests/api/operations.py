@@ -77,6 +77,13 @@ class _Schema:
             }
         return SCALAR_SAMPLES.get(named["name"], "sample")
 
+    def selection(self, returned: dict[str, Any]) -> str:
+        if returned["kind"] not in ("OBJECT", "INTERFACE", "UNION"):
+            return ""
+        fields = {f["name"] for f in returned.get("fields") or []}
+        errors = " userErrors { code field }" if "userErrors" in fields else ""
+        return f" {{ __typename{errors} }}"
+
     def operations(self, kind: str) -> list[Operation]:
         root = self.query if kind == "query" else self.mutation
         if root is None:
@@ -90,10 +97,7 @@ class _Schema:
             ]
             declarations = ", ".join(f"${a['name']}: {_type_text(a['type'])}" for a in required)
             arguments = ", ".join(f"{a['name']}: ${a['name']}" for a in required)
-            returned = self.types[_named(field["type"])["name"]]
-            selection = (
-                " { __typename }" if returned["kind"] in ("OBJECT", "INTERFACE", "UNION") else ""
-            )
+            selection = self.selection(self.types[_named(field["type"])["name"]])
             document = (
                 f"{kind}{f'({declarations})' if declarations else ''} "
                 f"{{ {field['name']}{f'({arguments})' if arguments else ''}{selection} }}"
