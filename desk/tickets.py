@@ -27,6 +27,7 @@ from desk.rules import (
 )
 from desk.service import Desk
 from desk.stages import live_stage, system_stage
+from desk.workspaces import hold_for_moves
 from models import (
     Channel,
     ClosedReplyPolicy,
@@ -51,6 +52,8 @@ async def get_ticket(actor: Actor, ticket_id: object) -> Ticket | None:
 
 
 async def _locked_ticket(actor: Actor, ticket_id: object) -> Ticket:
+    """The ticket, locked; the first thing a transaction that moves a ticket does."""
+    await hold_for_moves(actor.workspace_id)
     parsed = parse_id(ticket_id)
     ticket = None
     if parsed is not None:
@@ -151,6 +154,7 @@ async def create_ticket(
     actor.require(Permission.WORK_TICKETS)
     subject = _validate_new_ticket(customer_id, subject)
     async with desk.transaction() as batch:
+        await hold_for_moves(actor.workspace_id)
         if stage_id is None:
             stage = await system_stage(actor.workspace_id, StageKind.OPEN)
         else:
@@ -269,6 +273,7 @@ async def bulk_change_stage(desk: Desk, actor: Actor, ticket_ids: list[str], sta
             seen.add(value)
             parsed[raw] = value
     async with desk.transaction() as batch:
+        await hold_for_moves(actor.workspace_id)
         target = await live_stage(actor.workspace_id, stage_id, ["stageId"])
         check_manual_target(target.kind)
         found = {

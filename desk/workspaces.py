@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,6 +13,7 @@ from desk.counters import create_counters
 from desk.errors import DeskError, ErrorCode
 from desk.rules import SYSTEM_STAGES, has_control_characters, period_us, validate_period
 from desk.service import Desk
+from desk.sql import fetch, is_postgres
 from models import Channel, ClosedReplyPolicy, Role, Stage, Ticket, Workspace
 
 
@@ -42,6 +44,21 @@ async def create_workspace(desk: Desk, name: str, role: Role = Role.ADMIN) -> tu
             await create_counters(workspace.id, stage.id)
         _, secret = await issue_key(desk, workspace, f"{role.value.lower()} key", role)
     return workspace, secret
+
+
+async def hold_for_moves(workspace_id: uuid.UUID) -> None:
+    """The first lock of a transaction that moves or creates tickets: the workspace, shared.
+
+    Changes that lock the workspace row FOR UPDATE before touching its tickets (deleting a
+    stage, changing settings or a stage's autoClose) then wait for the moves in flight and hold
+    off new ones. Without it a move holding a ticket and waiting for the counts version, and
+    such a change holding the workspace and waiting for that ticket, deadlock on PostgreSQL; and
+    a move could put a ticket into a stage deleted meanwhile. KEY SHARE does not conflict with
+    the counts-version UPDATE, so moves still only queue on each other at their end. (SQLite
+    serialises transactions: nothing to do.)
+    """
+    if is_postgres():
+        await fetch("SELECT id FROM workspace WHERE id = ? FOR KEY SHARE", workspace_id)
 
 
 @dataclass(frozen=True)
