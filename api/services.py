@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from api.live.counts_feed import CountsFeeds
 from api.metrics import Metrics
 from desk.service import Desk
 from subscriptions.bus import Bus
@@ -16,3 +17,8 @@ class Services:
     desk: Desk
     bus: Bus
     metrics: Metrics
+    # live stage counts of this process: one feed per workspace with subscribers
+    live: CountsFeeds = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.live = CountsFeeds(self.bus, self.desk)

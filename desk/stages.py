@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
 
 from desk.access import Actor, Permission
 from desk.clock import to_us
-from desk.counters import create_counters
+from desk.counters import apply_changes, create_counters
 from desk.errors import DeskError, ErrorCode, not_found
 from desk.events import TOPIC_STAGES
 from desk.ids import parse_id
@@ -113,6 +114,7 @@ async def create_stage(
             raise DeskError(ErrorCode.DUPLICATE_NAME, f"a stage named {clean!r} exists already", ["name"]) from None
         await create_counters(actor.workspace_id, stage.id)
         await _renumber(actor.workspace_id, stage, position)
+        await apply_changes(actor.workspace_id, Counter(), batch)  # a new row in the counts
         batch.add(actor.workspace_id, TOPIC_STAGES, {"stageId": str(stage.id), "change": "created"})
     await stage.refresh_from_db()
     return stage

@@ -1,0 +1,1 @@
+"""Live data for subscriptions, shared by every subscriber of a process."""

@@ -1,0 +1,259 @@
+"""Live stage counts for every local subscriber, at the cost of one read per burst.
+
+For each workspace with subscribers on this process there is one feed: one bus subscription
+to the workspace's counts channel and one task that reads a snapshot (all channels at once)
+whenever a newer version is announced, the bus asks for a resync, a new subscriber needs a
+fresh snapshot, or a poll is due. Events that arrive while a read is in flight cause exactly
+one more read afterwards; events the last read already covers cause none. Every subscriber
+keeps only a pointer to the newest snapshot, so a slow websocket skips versions instead of
+queueing them. The feed ends when its last subscriber leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from desk.events import TOPIC_COUNTS, channel_name
+from desk.live_counts import LiveCounts, read_live_counts
+from desk.service import Desk
+from subscriptions.backoff import Backoff
+from subscriptions.bus import Bus, Resync, Subscription
+
+logger = logging.getLogger(__name__)
+
+CONNECTED_POLL_SECONDS = 30.0  # safety net: re-read now and then even when all looks well
+OFFLINE_POLL_SECONDS = 1.0  # while the bus has no link, changes are seen by polling
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    generation: int  # number of the read that produced it (reads are numbered from 1)
+    counts: LiveCounts
+
+
+class Watcher:
+    """One subscriber: iterate to get each newer snapshot (only the newest, never a backlog).
+
+    The first snapshot comes from a read that started after the watcher joined.
+    """
+
+    __slots__ = ("_feed", "_last", "_min_generation", "_wake")
+
+    def __init__(self, feed: WorkspaceFeed, min_generation: int) -> None:
+        self._feed = feed
+        self._min_generation = min_generation
+        self._last: Snapshot | None = None
+        self._wake = asyncio.Event()
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def __aiter__(self) -> Watcher:
+        return self
+
+    async def __anext__(self) -> LiveCounts:
+        while True:
+            latest = self._feed.latest
+            if (
+                latest is not None
+                and latest is not self._last
+                and latest.generation >= self._min_generation
+            ):
+                self._last = latest
+                return latest.counts
+            if self._feed.ended:
+                raise StopAsyncIteration
+            self._wake.clear()
+            await self._wake.wait()
+
+
+class WorkspaceFeed:
+    def __init__(
+        self,
+        bus: Bus,
+        desk: Desk,
+        workspace_id: uuid.UUID,
+        *,
+        connected_poll: float = CONNECTED_POLL_SECONDS,
+        offline_poll: float = OFFLINE_POLL_SECONDS,
+    ) -> None:
+        self.workspace_id = workspace_id
+        self.latest: Snapshot | None = None
+        self.ended = False
+        self._bus = bus
+        self._desk = desk
+        self._connected_poll = connected_poll
+        self._offline_poll = offline_poll
+        self._watchers: set[Watcher] = set()
+        self._reads_started = 0
+        self._wake = asyncio.Event()
+        # what asks for a read
+        self._resync = True
+        self._joined = False
+        self._announced = -1  # highest version announced on the bus
+        self._poll_due = False
+        self.reads = 0  # completed reads, for tests and metrics
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def watcher_count(self) -> int:
+        return len(self._watchers)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"counts-feed-{self.workspace_id}")
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        return self._task
+
+    def join(self) -> Watcher:
+        watcher = Watcher(self, self._reads_started + 1)
+        self._watchers.add(watcher)
+        self._joined = True
+        self._wake.set()
+        return watcher
+
+    def leave(self, watcher: Watcher) -> None:
+        self._watchers.discard(watcher)
+
+    def _publish(self, snapshot: Snapshot) -> None:
+        self.latest = snapshot
+        for watcher in self._watchers:
+            watcher.notify()
+
+    def _read_due(self) -> bool:
+        newest = -1 if self.latest is None else self.latest.counts.version
+        return self._resync or self._joined or self._poll_due or self._announced > newest
+
+    async def _run(self) -> None:
+        backoff = Backoff(0.1, 2.0)
+        channel = channel_name(self.workspace_id, TOPIC_COUNTS)
+        try:
+            while True:
+                try:
+                    async with self._bus.subscribe(channel, maxsize=64) as events:
+                        self._resync = True
+                        await self._serve(events, backoff)
+                    return  # the bus stopped
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    delay = backoff.next_delay()
+                    logger.exception(
+                        "live counts feed of workspace %s failed; retrying in %.2fs",
+                        self.workspace_id,
+                        delay,
+                    )
+                    await asyncio.sleep(delay)
+        finally:
+            self.ended = True
+            for watcher in self._watchers:
+                watcher.notify()
+
+    async def _serve(self, events: Subscription, backoff: Backoff) -> None:
+        pump = asyncio.create_task(self._pump(events), name=f"counts-pump-{self.workspace_id}")
+        try:
+            while not pump.done():
+                if not self._read_due():
+                    await self._sleep_until_due(pump)
+                    continue
+                try:
+                    await self._read()
+                    backoff.reset()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    self._resync = True
+                    delay = backoff.next_delay()
+                    logger.warning(
+                        "reading the live counts of workspace %s failed; retrying in %.2fs",
+                        self.workspace_id,
+                        delay,
+                        exc_info=True,
+                    )
+                    await asyncio.sleep(delay)
+            pump.result()  # re-raise what ended the pump, if anything
+        finally:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+
+    async def _sleep_until_due(self, pump: asyncio.Task[None]) -> None:
+        self._wake.clear()
+        poll = self._connected_poll if self._bus.connected else self._offline_poll
+        waiter = asyncio.ensure_future(self._wake.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {waiter, pump}, timeout=poll, return_when=asyncio.FIRST_COMPLETED
+            )
+            if not done:
+                self._poll_due = True
+        finally:
+            waiter.cancel()
+
+    async def _read(self) -> None:
+        self._resync = self._joined = self._poll_due = False
+        self._reads_started += 1
+        generation = self._reads_started
+        counts = await read_live_counts(self._desk, self.workspace_id)
+        self.reads += 1
+        if self.latest is not None and counts.version < self.latest.counts.version:
+            counts = (
+                self.latest.counts
+            )  # never go back (a read cannot see less than an earlier one)
+        self._publish(Snapshot(generation, counts))
+
+    async def _pump(self, events: Subscription) -> None:
+        async for item in events:
+            if isinstance(item, Resync):
+                self._resync = True
+            else:
+                version = item.get("version")
+                if isinstance(version, int) and not isinstance(version, bool):
+                    self._announced = max(self._announced, version)
+                else:
+                    self._resync = True
+            if self._read_due():
+                self._wake.set()
+
+
+class CountsFeeds:
+    """The feeds of one process, by workspace; a feed lives while it has watchers."""
+
+    def __init__(self, bus: Bus, desk: Desk, **tuning: float) -> None:
+        self._bus = bus
+        self._desk = desk
+        self._tuning = tuning
+        self._feeds: dict[uuid.UUID, WorkspaceFeed] = {}
+
+    def feeds(self) -> list[WorkspaceFeed]:
+        return list(self._feeds.values())
+
+    def feed(self, workspace_id: uuid.UUID) -> WorkspaceFeed | None:
+        return self._feeds.get(workspace_id)
+
+    @contextlib.asynccontextmanager
+    async def watch(self, workspace_id: uuid.UUID) -> AsyncIterator[Watcher]:
+        feed = self._feeds.get(workspace_id)
+        if feed is None or feed.ended:
+            feed = WorkspaceFeed(self._bus, self._desk, workspace_id, **self._tuning)
+            self._feeds[workspace_id] = feed
+            feed.start()
+        watcher = feed.join()
+        try:
+            yield watcher
+        finally:
+            # synchronous, so it completes even while the subscriber is being cancelled
+            feed.leave(watcher)
+            if feed.watcher_count == 0 and self._feeds.get(workspace_id) is feed:
+                del self._feeds[workspace_id]
+                feed.stop()
