@@ -22,6 +22,7 @@ from api.report_download import download_report
 from api.metrics import Metrics
 from api.schema import build_schema
 from api.services import Services
+from api.unavailable import DatabaseOutage
 from desk.clock import Clock, SystemClock
 from desk.service import Desk
 from models.database import activate, open_database
@@ -113,6 +114,7 @@ def create_app(
     middleware = [
         Middleware(BodySizeLimit),
         Middleware(RateLimit, limiter_of=lambda: runtime.rate_limiter),
+        Middleware(DatabaseOutage),
         Middleware(DatabaseContext, runtime=runtime),
     ]
     if settings.allowed_origins:

@@ -12,6 +12,7 @@ from tortoise.migrations.executor import MigrationExecutor
 
 MODEL_MODULES = ["models.workspace", "models.stage", "models.ticket", "models.report"]
 APP_LABEL = "models"
+CONNECT_TIMEOUT_SECONDS = 5.0
 
 
 class PooledConnection(asyncpg.Connection):
@@ -45,9 +46,11 @@ def tortoise_config(database_url: str, *, pool_size: int = 20) -> dict[str, Any]
             "minsize": min(4, pool_size),
             "maxsize": pool_size,
             "connection_class": PooledConnection,
+            # an unreachable server fails a request in seconds instead of asyncpg's 60 s
+            "timeout": CONNECT_TIMEOUT_SECONDS,
         }
         connection: dict[str, Any] = {
-            "engine": "tortoise.backends.asyncpg",
+            "engine": "models.postgres_client",
             "credentials": credentials,
         }
     else:

@@ -27,6 +27,7 @@ def serve(settings: Settings, *, host: str, port: int, worker: bool, demo: bool)
         host=host,
         port=port,
         log_level="info",
+        log_config=None,  # uvicorn's lines go through our handler: JSON when asked
         access_log=False,
         ws="websockets-sansio",
         lifespan="on",
