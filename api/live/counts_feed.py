@@ -26,8 +26,13 @@ from subscriptions.bus import Bus, Resync, Subscription
 
 logger = logging.getLogger(__name__)
 
-CONNECTED_POLL_SECONDS = 30.0  # safety net: re-read now and then even when all looks well
-OFFLINE_POLL_SECONDS = 1.0  # while the bus has no link, changes are seen by polling
+
+@dataclass(slots=True)
+class Polling:
+    """How often a feed re-reads without being asked."""
+
+    connected: float = 30.0  # safety net: now and then even when all looks well
+    offline: float = 1.0  # while the bus has no link, changes are seen by polling
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,17 +83,14 @@ class WorkspaceFeed:
         bus: Bus,
         desk: Desk,
         workspace_id: uuid.UUID,
-        *,
-        connected_poll: float = CONNECTED_POLL_SECONDS,
-        offline_poll: float = OFFLINE_POLL_SECONDS,
+        polling: Polling,
     ) -> None:
         self.workspace_id = workspace_id
         self.latest: Snapshot | None = None
         self.ended = False
         self._bus = bus
         self._desk = desk
-        self._connected_poll = connected_poll
-        self._offline_poll = offline_poll
+        self._polling = polling
         self._watchers: set[Watcher] = set()
         self._reads_started = 0
         self._wake = asyncio.Event()
@@ -98,6 +100,7 @@ class WorkspaceFeed:
         self._announced = -1  # highest version announced on the bus
         self._poll_due = False
         self.reads = 0  # completed reads, for tests and metrics
+        self._last_read = 0.0
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -188,22 +191,26 @@ class WorkspaceFeed:
                 await pump
 
     async def _sleep_until_due(self, pump: asyncio.Task[None]) -> None:
+        """Wait to be woken; look at the bus link every `offline` seconds meanwhile."""
         self._wake.clear()
-        poll = self._connected_poll if self._bus.connected else self._offline_poll
         waiter = asyncio.ensure_future(self._wake.wait())
         try:
             done, _ = await asyncio.wait(
-                {waiter, pump}, timeout=poll, return_when=asyncio.FIRST_COMPLETED
+                {waiter, pump}, timeout=self._polling.offline, return_when=asyncio.FIRST_COMPLETED
             )
-            if not done:
-                self._poll_due = True
         finally:
             waiter.cancel()
+        if done:
+            return
+        since_read = asyncio.get_running_loop().time() - self._last_read
+        if not self._bus.connected or since_read >= self._polling.connected:
+            self._poll_due = True
 
     async def _read(self) -> None:
         self._resync = self._joined = self._poll_due = False
         self._reads_started += 1
         generation = self._reads_started
+        self._last_read = asyncio.get_running_loop().time()
         counts = await read_live_counts(self._desk, self.workspace_id)
         self.reads += 1
         if self.latest is not None and counts.version < self.latest.counts.version:
@@ -229,10 +236,10 @@ class WorkspaceFeed:
 class CountsFeeds:
     """The feeds of one process, by workspace; a feed lives while it has watchers."""
 
-    def __init__(self, bus: Bus, desk: Desk, **tuning: float) -> None:
+    def __init__(self, bus: Bus, desk: Desk, polling: Polling | None = None) -> None:
         self._bus = bus
         self._desk = desk
-        self._tuning = tuning
+        self.polling = polling or Polling()
         self._feeds: dict[uuid.UUID, WorkspaceFeed] = {}
 
     def feeds(self) -> list[WorkspaceFeed]:
@@ -245,7 +252,7 @@ class CountsFeeds:
     async def watch(self, workspace_id: uuid.UUID) -> AsyncIterator[Watcher]:
         feed = self._feeds.get(workspace_id)
         if feed is None or feed.ended:
-            feed = WorkspaceFeed(self._bus, self._desk, workspace_id, **self._tuning)
+            feed = WorkspaceFeed(self._bus, self._desk, workspace_id, self.polling)
             self._feeds[workspace_id] = feed
             feed.start()
         watcher = feed.join()

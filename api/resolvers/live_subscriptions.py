@@ -5,6 +5,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 
 from api.context import Info, actor_of
 from api.types.analytics import StageChange
@@ -14,6 +15,7 @@ from api.types.ticket import StageTransition, Ticket
 from desk import stage_changes
 from desk.access import Permission
 from desk.analytics import StageCountsView
+from desk.errors import DeskError
 from desk.events import TOPIC_CHANGES, channel_name
 from subscriptions.bus import Resync, Subscription
 
@@ -99,7 +101,10 @@ class LiveSubscriptions:
     ) -> AsyncGenerator[StageChange, None]:
         actor = actor_of(info)
         services = info.context.services
-        watched = await stage_changes.watched_stage(actor, stage_id)
+        try:
+            watched = await stage_changes.watched_stage(actor, stage_id)
+        except DeskError as error:
+            raise GraphQLError(error.message, extensions={"code": error.code.value}) from None
         wanted = None if watched is None else str(watched)
         gauge = services.metrics.live_subscriptions.labels(field="stageChanges")
         gauge.inc()

@@ -80,15 +80,6 @@ async def server(live_settings: Settings, clock: ManualClock) -> AsyncIterator[S
 
 
 @pytest.fixture
-def postgres_url(postgres_database: object) -> str:
-    """Only PostgreSQL: for tests of several server processes on one database."""
-    import asyncio
-
-    asyncio.run(postgres_database.truncate())  # type: ignore[attr-defined]
-    return str(postgres_database.url)  # type: ignore[attr-defined]
-
-
-@pytest.fixture
 def private_redis() -> Iterator[RedisServer]:
     """A redis-server of this test alone, to kill, restart and freeze."""
     if shutil.which("redis-server") is None:

@@ -12,6 +12,8 @@ import pytest
 from tests.live.conftest import Served, Workspace
 from tests.live.wsclient import COUNTS, LiveSocket, counts_of
 
+# protocol-level behaviour does not depend on the database
+ON_SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 SUBSCRIBE = f"subscription($channel: Channel) {{ stageCounts(channel: $channel) {{ {COUNTS} }} }}"
 QUERY = f"query($channel: Channel) {{ stageCounts(channel: $channel) {{ {COUNTS} }} }}"
 CREATE = "mutation($i: CreateTicketInput!) { createTicket(input: $i) { ticket { id } userErrors { code } } }"
@@ -218,6 +220,7 @@ async def test_workspaces_never_see_each_other(server: Served) -> None:
         )
 
 
+@ON_SQLITE
 @pytest.mark.parametrize("key", ["not-a-key", None])
 async def test_a_bad_or_missing_key_closes_with_4403(server: Served, key: str | None) -> None:
     async with LiveSocket.connect(server.url) as live:
@@ -225,12 +228,14 @@ async def test_a_bad_or_missing_key_closes_with_4403(server: Served, key: str | 
         assert await live.closed_with() == 4403
 
 
+@ON_SQLITE
 async def test_subscribe_before_init_closes_with_4401(server: Served) -> None:
     async with LiveSocket.connect(server.url) as live:
         await live.subscribe(SUBSCRIBE)
         assert await live.closed_with() == 4401
 
 
+@ON_SQLITE
 async def test_at_most_twenty_subscriptions_per_socket(server: Served) -> None:
     acme = await server.workspace()
     async with LiveSocket.open(server.url, acme.key) as live:
