@@ -150,7 +150,10 @@ def _bus_metrics(metrics_: Metrics) -> Any:
 
     return BusMetrics(
         reconnects=metrics_.bus_reconnects.inc,
+        published=metrics_.bus_published.inc,
         publish_failures=metrics_.bus_publish_failures.inc,
+        dropped=lambda reason, amount: metrics_.bus_dropped.labels(reason=reason).inc(amount),
+        subscribers=metrics_.bus_subscribers.set,
     )
 
 

@@ -53,6 +53,27 @@ class Metrics:
             "Times the event bus listener reconnected",
             registry=self.registry,
         )
+        self.bus_published = Counter(
+            "ticket_stages_bus_published_total",
+            "Events handed to the bus backend (Redis or in-process)",
+            registry=self.registry,
+        )
+        self.bus_dropped = Counter(
+            "ticket_stages_bus_dropped_total",
+            "Events the bus dropped, by reason (superseded, outbox_full, overflow, ...)",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.bus_subscribers = Gauge(
+            "ticket_stages_bus_subscribers",
+            "Local subscriber queues of the bus on this process",
+            registry=self.registry,
+        )
+        self.live_counts_reads = Counter(
+            "ticket_stages_live_counts_reads_total",
+            "Snapshot reads of the live stage-counts feeds (one per burst, not per subscriber)",
+            registry=self.registry,
+        )
         self.bus_publish_failures = Counter(
             "ticket_stages_bus_publish_failures_total",
             "Event publishes that failed and were kept for a retry",

@@ -21,4 +21,4 @@ class Services:
     live: CountsFeeds = field(init=False)
 
     def __post_init__(self) -> None:
-        self.live = CountsFeeds(self.bus, self.desk)
+        self.live = CountsFeeds(self.bus, self.desk, on_read=self.metrics.live_counts_reads.inc)

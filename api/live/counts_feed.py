@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from desk.events import TOPIC_COUNTS, channel_name
@@ -84,6 +84,7 @@ class WorkspaceFeed:
         desk: Desk,
         workspace_id: uuid.UUID,
         polling: Polling,
+        on_read: Callable[[], object] | None = None,
     ) -> None:
         self.workspace_id = workspace_id
         self.latest: Snapshot | None = None
@@ -91,6 +92,7 @@ class WorkspaceFeed:
         self._bus = bus
         self._desk = desk
         self._polling = polling
+        self._on_read = on_read
         self._watchers: set[Watcher] = set()
         self._reads_started = 0
         self._wake = asyncio.Event()
@@ -213,6 +215,8 @@ class WorkspaceFeed:
         self._last_read = asyncio.get_running_loop().time()
         counts = await read_live_counts(self._desk, self.workspace_id)
         self.reads += 1
+        if self._on_read is not None:
+            self._on_read()
         if self.latest is not None and counts.version < self.latest.counts.version:
             counts = (
                 self.latest.counts
@@ -236,10 +240,17 @@ class WorkspaceFeed:
 class CountsFeeds:
     """The feeds of one process, by workspace; a feed lives while it has watchers."""
 
-    def __init__(self, bus: Bus, desk: Desk, polling: Polling | None = None) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        desk: Desk,
+        polling: Polling | None = None,
+        on_read: Callable[[], object] | None = None,
+    ) -> None:
         self._bus = bus
         self._desk = desk
         self.polling = polling or Polling()
+        self._on_read = on_read
         self._feeds: dict[uuid.UUID, WorkspaceFeed] = {}
 
     def feeds(self) -> list[WorkspaceFeed]:
@@ -252,7 +263,7 @@ class CountsFeeds:
     async def watch(self, workspace_id: uuid.UUID) -> AsyncIterator[Watcher]:
         feed = self._feeds.get(workspace_id)
         if feed is None or feed.ended:
-            feed = WorkspaceFeed(self._bus, self._desk, workspace_id, self.polling)
+            feed = WorkspaceFeed(self._bus, self._desk, workspace_id, self.polling, self._on_read)
             self._feeds[workspace_id] = feed
             feed.start()
         watcher = feed.join()
