@@ -7,10 +7,20 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from desk.access import SYSTEM_ACTOR_NAME
 from desk.counters import CountKey, apply_changes
 from desk.events import TOPIC_CHANGES, EventBatch
 from desk.rules import auto_close_eligible, is_closed, period_for, schedule_auto_close
-from models import ClosedReplyPolicy, Stage, StageKind, StageTransition, Ticket, TransitionSource, Workspace
+from desk.sql import fetch, is_postgres
+from models import (
+    ClosedReplyPolicy,
+    Stage,
+    StageKind,
+    StageTransition,
+    Ticket,
+    TransitionSource,
+    Workspace,
+)
 
 _MOVED_FIELDS = [
     "stage_id",
@@ -41,7 +51,10 @@ class Policy:
 
 
 async def load_policy(workspace_id: uuid.UUID) -> Policy:
-    workspace = await Workspace.get(id=workspace_id)
+    return policy_of(await Workspace.get(id=workspace_id))
+
+
+def policy_of(workspace: Workspace) -> Policy:
     return Policy(
         auto_close_enabled=workspace.auto_close_enabled,
         auto_close_seconds=workspace.auto_close_seconds,
@@ -100,15 +113,39 @@ def apply_move(
 
 
 def change_event(ticket: Ticket, transition: StageTransition) -> dict[str, object]:
+    return transition_event(
+        ticket_id=str(ticket.id),
+        transition_id=transition.id,
+        from_stage_id=None if transition.from_stage_id is None else str(transition.from_stage_id),
+        to_stage_id=str(transition.to_stage_id),
+        source=transition.source.value,
+        actor=transition.actor,
+        at=transition.at.isoformat(),
+        version=ticket.version,
+    )
+
+
+def transition_event(
+    *,
+    ticket_id: str,
+    transition_id: int,
+    from_stage_id: str | None,
+    to_stage_id: str,
+    source: str,
+    actor: str,
+    at: str,
+    version: int,
+) -> dict[str, object]:
+    """The payload of a change event, from values already in their wire form."""
     return {
-        "ticketId": str(ticket.id),
-        "transitionId": transition.id,
-        "fromStageId": None if transition.from_stage_id is None else str(transition.from_stage_id),
-        "toStageId": str(transition.to_stage_id),
-        "source": transition.source.value,
-        "actor": transition.actor,
-        "at": transition.at.isoformat(),
-        "version": ticket.version,
+        "ticketId": ticket_id,
+        "transitionId": transition_id,
+        "fromStageId": from_stage_id,
+        "toStageId": to_stage_id,
+        "source": source,
+        "actor": actor,
+        "at": at,
+        "version": version,
     }
 
 
@@ -206,3 +243,209 @@ async def _fill_transition_ids(transitions: list[StageTransition], now: datetime
         transition = by_ticket[ticket_id]
         if transition.id is None or transition_id > transition.id:
             transition.id = transition_id
+
+
+@dataclass(frozen=True, slots=True)
+class LockedRow:
+    """A ticket row read under lock: what a set-based move of the system needs of it."""
+
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    channel: str
+    stage_id: uuid.UUID
+    stage_kind: StageKind
+    version: int
+    period_started_at: datetime
+    last_customer_message_at: datetime | None
+    auto_close_anchor_us: int | None
+
+
+@dataclass(slots=True)
+class _PlannedRow:
+    row: LockedRow
+    to_stage_id: uuid.UUID
+    period_started_at: datetime
+    anchor_us: int | None
+    due_us: int | None
+
+
+async def move_rows(
+    rows: list[LockedRow],
+    targets: dict[uuid.UUID, Stage],
+    source: TransitionSource,
+    now: datetime,
+    policies: dict[uuid.UUID, Policy],
+    batch: EventBatch,
+    actor_name: str = SYSTEM_ACTOR_NAME,
+) -> list[LockedRow]:
+    """Move locked rows to their workspace's stage in `targets` with set-based SQL.
+
+    For the system's sweeps (to Open or Auto closed): each ticket ends as apply_move would
+    leave it. A row moves only if its ticket still has the version and stage it was read
+    with, so a stale row changes nothing. Returns the rows that moved; one counts change
+    per workspace.
+    """
+    if not rows:
+        return []
+    kinds = {stage.kind for stage in targets.values()}
+    if len(kinds) != 1 or StageKind.SNOOZED in kinds:
+        raise ValueError("move_rows moves to one kind of stage, and not to Snoozed")
+    kind = kinds.pop()
+    planned: list[_PlannedRow] = []
+    periods: dict[tuple[uuid.UUID, str], timedelta] = {}
+    for row in rows:
+        target = targets.get(row.workspace_id)
+        if target is None:
+            raise LookupError(
+                f"workspace {row.workspace_id} has no stage to move ticket {row.id} to"
+            )
+        policy = policies[row.workspace_id]
+        key = (row.workspace_id, row.channel)
+        period = periods.get(key)
+        if period is None:
+            period = periods[key] = policy.period(row.channel)
+        schedule = schedule_auto_close(
+            now=now,
+            was_eligible=row.auto_close_anchor_us is not None,
+            is_eligible=auto_close_eligible(target.kind, target.auto_close),
+            fresh_period=is_closed(row.stage_kind),
+            period_started_at=row.period_started_at,
+            last_customer_message_at=row.last_customer_message_at,
+            enabled=policy.auto_close_enabled,
+            period=period,
+        )
+        planned.append(
+            _PlannedRow(
+                row, target.id, schedule.period_started_at, schedule.anchor_us, schedule.due_us
+            )
+        )
+    closed_at = now if is_closed(kind) else None
+    write = _write_rows_postgres if is_postgres() else _write_rows_sqlite
+    transition_ids = await write(planned, kind, source, actor_name, now, closed_at)
+    moved = [p for p in planned if p.row.id in transition_ids]
+    deltas: dict[uuid.UUID, Counter[CountKey]] = {}
+    leaving = Counter((p.row.workspace_id, p.row.stage_id, p.row.channel) for p in moved)
+    arriving = Counter((p.row.workspace_id, p.to_stage_id, p.row.channel) for p in moved)
+    for sign, counted in ((-1, leaving), (1, arriving)):
+        for (workspace_id, stage_id, channel), n in counted.items():
+            deltas.setdefault(workspace_id, Counter())[(stage_id, channel)] += sign * n
+    # workspaces in a fixed order, as apply_changes orders counter rows: no lock cycles
+    for workspace_id in sorted(deltas, key=str):
+        await apply_changes(workspace_id, deltas[workspace_id], batch)
+    at_text, stage_text = now.isoformat(), {s.id: str(s.id) for s in targets.values()}
+    for p in moved:
+        from_text = stage_text.get(p.row.stage_id)
+        if from_text is None:
+            from_text = stage_text[p.row.stage_id] = str(p.row.stage_id)
+        batch.add(
+            p.row.workspace_id,
+            TOPIC_CHANGES,
+            transition_event(
+                ticket_id=str(p.row.id),
+                transition_id=transition_ids[p.row.id],
+                from_stage_id=from_text,
+                to_stage_id=stage_text[p.to_stage_id],
+                source=source.value,
+                actor=actor_name,
+                at=at_text,
+                version=p.row.version + 1,
+            ),
+        )
+    return [p.row for p in moved]
+
+
+_SET_MOVED = (
+    "stage_kind = ?, version = ticket.version + 1, updated_at = ?, "
+    "period_started_at = m.period_started_at, auto_close_anchor_us = m.anchor_us, "
+    "auto_close_due_us = m.due_us, snoozed_until = NULL, snoozed_until_reply = FALSE, "
+    "wake_on_customer_reply = TRUE, closed_at = ?, stage_id = m.to_stage_id"
+)
+_GUARD = "ticket.id = m.id AND ticket.version = m.version AND ticket.stage_id = m.from_stage_id"
+_TRANSITION_COLUMNS = (
+    "workspace_id, ticket_id, channel, from_stage_id, to_stage_id, source, actor, at"
+)
+
+# one statement: update the rows still as read, and insert a transition for each that changed
+_MOVE_POSTGRES = (
+    "WITH m AS (SELECT * FROM unnest(?::uuid[], ?::int[], ?::uuid[], ?::uuid[], "
+    "?::timestamptz[], ?::bigint[], ?::bigint[]) "
+    "AS m(id, version, from_stage_id, to_stage_id, period_started_at, anchor_us, due_us)), "
+    # "id = ANY" lets the planner fetch the batch by primary key instead of hashing the table
+    f"moved AS (UPDATE ticket SET {_SET_MOVED} FROM m "
+    f"WHERE ticket.id = ANY(?::uuid[]) AND {_GUARD} "
+    "RETURNING ticket.id, ticket.workspace_id, ticket.channel, m.from_stage_id, m.to_stage_id) "
+    f"INSERT INTO stage_transition ({_TRANSITION_COLUMNS}) "
+    "SELECT workspace_id, id, channel, from_stage_id, to_stage_id, ?, ?, ? FROM moved "
+    "RETURNING id, ticket_id"
+)
+
+
+async def _write_rows_postgres(
+    planned: list[_PlannedRow],
+    kind: StageKind,
+    source: TransitionSource,
+    actor_name: str,
+    now: datetime,
+    closed_at: datetime | None,
+) -> dict[uuid.UUID, int]:
+    ids = [p.row.id for p in planned]
+    records = await fetch(
+        _MOVE_POSTGRES,
+        ids,
+        [p.row.version for p in planned],
+        [p.row.stage_id for p in planned],
+        [p.to_stage_id for p in planned],
+        [p.period_started_at for p in planned],
+        [p.anchor_us for p in planned],
+        [p.due_us for p in planned],
+        kind.value,
+        now,
+        closed_at,
+        ids,
+        source.value,
+        actor_name,
+        now,
+    )
+    return {record["ticket_id"]: record["id"] for record in records}
+
+
+_SQLITE_CHUNK = 500  # rows per statement, well under SQLite's limit of bound parameters
+
+
+async def _write_rows_sqlite(
+    planned: list[_PlannedRow],
+    kind: StageKind,
+    source: TransitionSource,
+    actor_name: str,
+    now: datetime,
+    closed_at: datetime | None,
+) -> dict[uuid.UUID, int]:
+    transition_ids: dict[uuid.UUID, int] = {}
+    for start in range(0, len(planned), _SQLITE_CHUNK):
+        chunk = planned[start : start + _SQLITE_CHUNK]
+        values: list[object] = []
+        for p in chunk:
+            values += [p.row.id, p.row.version, p.row.stage_id, p.to_stage_id,
+                       p.period_started_at, p.anchor_us, p.due_us]
+        updated = await fetch(
+            "WITH m(id, version, from_stage_id, to_stage_id, period_started_at, anchor_us, due_us) "
+            f"AS (VALUES {', '.join(['(?, ?, ?, ?, ?, ?, ?)'] * len(chunk))}) "
+            f"UPDATE ticket SET {_SET_MOVED} FROM m WHERE {_GUARD} RETURNING ticket.id",
+            *values, kind.value, now, closed_at,
+        )
+        changed = {uuid.UUID(str(record["id"])) for record in updated}
+        inserted = [p for p in chunk if p.row.id in changed]
+        if not inserted:
+            continue
+        values = []
+        for p in inserted:
+            values += [p.row.workspace_id, p.row.id, p.row.channel, p.row.stage_id,
+                       p.to_stage_id, source.value, actor_name, now]
+        records = await fetch(
+            f"INSERT INTO stage_transition ({_TRANSITION_COLUMNS}) "
+            f"VALUES {', '.join(['(?, ?, ?, ?, ?, ?, ?, ?)'] * len(inserted))} "
+            "RETURNING id, ticket_id",
+            *values,
+        )
+        transition_ids.update({uuid.UUID(str(r["ticket_id"])): int(r["id"]) for r in records})
+    return transition_ids

@@ -1,0 +1,131 @@
+"""What the background sweeps share: locking a batch of due rows, the batch's context, draining."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from desk.moves import LockedRow, Policy, policy_of
+from desk.sql import fetch, is_postgres
+from models import Stage, StageKind, Workspace
+
+DEFAULT_BATCH_SIZE = 5000
+
+_LOCKED_COLUMNS = (
+    "id, workspace_id, channel, stage_id, stage_kind, version, period_started_at, "
+    "last_customer_message_at, auto_close_anchor_us"
+)
+
+
+async def lock_due_rows(
+    where: str, order_by: str, params: Sequence[Any], limit: int
+) -> list[LockedRow]:
+    """The first `limit` tickets matching `where`, locked for this transaction.
+
+    On PostgreSQL rows locked by another transaction are skipped (another sweeper or an agent
+    has them), and a row changed since the statement began is re-checked against `where`.
+    SQLite serialises transactions, so there the plain read is already exclusive.
+    """
+    postgres = is_postgres()
+    lock = " FOR UPDATE SKIP LOCKED" if postgres else ""
+    records = await fetch(
+        f"SELECT {_LOCKED_COLUMNS} FROM ticket WHERE {where} ORDER BY {order_by} LIMIT ?{lock}",
+        *params,
+        limit,
+    )
+    parse = _row_from_postgres if postgres else _row_from_sqlite
+    return [parse(record) for record in records]
+
+
+_KINDS = {kind.value: kind for kind in StageKind}
+
+
+def _row_from_postgres(record: dict[str, Any]) -> LockedRow:
+    # asyncpg returns typed values already
+    return LockedRow(
+        record["id"],
+        record["workspace_id"],
+        record["channel"],
+        record["stage_id"],
+        _KINDS[record["stage_kind"]],
+        record["version"],
+        record["period_started_at"],
+        record["last_customer_message_at"],
+        record["auto_close_anchor_us"],
+    )
+
+
+def _row_from_sqlite(record: dict[str, Any]) -> LockedRow:
+    # SQLite keeps Tortoise's text forms of UUIDs and datetimes
+    last_message = record["last_customer_message_at"]
+    return LockedRow(
+        uuid.UUID(record["id"]),
+        uuid.UUID(record["workspace_id"]),
+        record["channel"],
+        uuid.UUID(record["stage_id"]),
+        _KINDS[record["stage_kind"]],
+        record["version"],
+        datetime.fromisoformat(record["period_started_at"]),
+        None if last_message is None else datetime.fromisoformat(last_message),
+        record["auto_close_anchor_us"],
+    )
+
+
+@dataclass(frozen=True)
+class WorkspaceRules:
+    """The current settings and stages of the workspaces a batch touches."""
+
+    policies: dict[uuid.UUID, Policy]
+    stages: dict[uuid.UUID, Stage]
+
+    def system_stages(self, kind: StageKind) -> dict[uuid.UUID, Stage]:
+        return {
+            stage.workspace_id: stage
+            for stage in self.stages.values()
+            if stage.kind is kind and stage.deleted_at is None
+        }
+
+
+async def load_rules(workspace_ids: set[uuid.UUID]) -> WorkspaceRules:
+    ids = sorted(workspace_ids, key=str)
+    workspaces = await Workspace.filter(id__in=ids)
+    stages = await Stage.filter(workspace_id__in=ids)
+    return WorkspaceRules(
+        policies={w.id: policy_of(w) for w in workspaces},
+        stages={s.id: s for s in stages},
+    )
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    selected: int  # rows locked by this batch
+    acted: int  # tickets moved
+    repaired: int  # tickets whose schedule was corrected instead
+
+
+StopCheck = Callable[[], bool]
+
+
+def never_stop() -> bool:
+    return False
+
+
+async def drain(
+    run_batch: Callable[[], Awaitable[BatchOutcome]], batch_size: int, stop: StopCheck
+) -> int:
+    """Run batches until nothing due is left (or a stop is asked for); returns the tickets moved.
+
+    A batch that selected fewer rows than it could took everything not locked elsewhere; a
+    batch that changed nothing (every row stale) ends the pass rather than spinning on it.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    total = 0
+    while True:
+        outcome = await run_batch()
+        total += outcome.acted
+        if outcome.selected < batch_size or outcome.acted + outcome.repaired == 0 or stop():
+            return total
