@@ -7,6 +7,8 @@ from datetime import timedelta
 from desk import stages, tickets
 from desk.access import Actor
 from desk.api_keys import issue_key
+from desk.autoclose import auto_close_due
+from desk.clock import ManualClock
 from desk.service import Desk
 from desk.workspaces import create_workspace
 from models import Channel, MessageAuthor, Role, Stage, StageKind, Workspace
@@ -22,12 +24,14 @@ async def ensure_demo() -> str:
         count = await existing.api_keys.all().count()
         _, secret = await issue_key(desk, existing, f"demo admin key {count + 1}", Role.ADMIN)
         return secret
-    workspace, secret = await create_workspace(desk, DEMO_NAME)
+    # the store joined four days ago: long enough for a chat nobody answered to auto-close
+    days_ago = Desk(clock=ManualClock(desk.clock.now() - timedelta(days=4)))
+    workspace, secret = await create_workspace(days_ago, DEMO_NAME)
     key = await workspace.api_keys.all().first()
     assert key is not None
     actor = Actor(workspace_id=workspace.id, api_key_id=key.id, name="demo", role=Role.ADMIN)
     intermediate = [
-        await stages.create_stage(desk, actor, name, None, auto_close)
+        await stages.create_stage(days_ago, actor, name, None, auto_close)
         for name, auto_close in (
             ("Assigned", True),
             ("In progress", True),
@@ -50,4 +54,9 @@ async def ensure_demo() -> str:
             await tickets.change_stage(desk, actor, str(ticket.id), str(closed.id))
         elif n % 12 == 5:
             await tickets.snooze_ticket(desk, actor, str(ticket.id), desk.clock.now() + timedelta(days=2))
+    unanswered = await tickets.create_ticket(
+        days_ago, actor, "customer-010", Channel.WHATSAPP, "Where is my parcel?"
+    )
+    await tickets.record_message(days_ago, actor, str(unanswered.id), MessageAuthor.CUSTOMER, None)
+    await auto_close_due(desk)  # what the worker would do on its next pass
     return secret
