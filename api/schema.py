@@ -12,6 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from api.errors import ShapeErrors
 from api.limits import MAX_TOKENS, DocumentLimits
+from api.live.shared_results import SharedResultsExecutor
 from api.operation_metrics import OperationMetrics
 from api.resolvers.admin_mutations import AdminMutations
 from api.resolvers.analytics_queries import AnalyticsQueries
@@ -52,6 +53,7 @@ def build_schema() -> strawberry.Schema:
             DocumentLimits,
             lambda: ValidationCache(maxsize=512),
         ],
+        execution_context_class=SharedResultsExecutor,
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
     )
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from api.live.counts_feed import CountsFeeds
 from api.metrics import Metrics
 from desk.service import Desk
 from subscriptions.bus import Bus
 from ticket_stages.settings import Settings
+
+if TYPE_CHECKING:
+    from api.live.counts_feed import CountsFeeds
 
 
 @dataclass
@@ -21,4 +24,6 @@ class Services:
     live: CountsFeeds = field(init=False)
 
     def __post_init__(self) -> None:
+        from api.live.counts_feed import CountsFeeds  # it imports the GraphQL types
+
         self.live = CountsFeeds(self.bus, self.desk, on_read=self.metrics.live_counts_reads.inc)

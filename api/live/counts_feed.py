@@ -16,11 +16,15 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from api.live.shared_results import share
+from api.types.counts import StageCounts
+from desk.analytics import StageCountsView
 from desk.events import TOPIC_COUNTS, channel_name
 from desk.live_counts import LiveCounts, read_live_counts
 from desk.service import Desk
+from models import Channel
 from subscriptions.backoff import Backoff
 from subscriptions.bus import Bus, Resync, Subscription
 
@@ -36,9 +40,30 @@ class Polling:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelCounts:
+    """One channel's view of a snapshot, built once and shared by its subscribers."""
+
+    view: StageCountsView
+    content: tuple[object, ...]  # what a subscriber sees, version and time aside
+    graphql: StageCounts  # the same object for every subscriber: its results are shared
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     generation: int  # number of the read that produced it (reads are numbered from 1)
     counts: LiveCounts
+    _channels: dict[Channel | None, ChannelCounts] = field(default_factory=dict, compare=False)
+
+    def channel(self, channel: Channel | None) -> ChannelCounts:
+        found = self._channels.get(channel)
+        if found is None:
+            view = self.counts.view(channel)
+            content = tuple(
+                (s.id, s.name, s.position, s.kind, s.auto_close, count) for s, count in view.counts
+            )
+            found = ChannelCounts(view, content, share(StageCounts.from_view(view)))
+            self._channels[channel] = found
+        return found
 
 
 class Watcher:
@@ -61,7 +86,7 @@ class Watcher:
     def __aiter__(self) -> Watcher:
         return self
 
-    async def __anext__(self) -> LiveCounts:
+    async def __anext__(self) -> Snapshot:
         while True:
             latest = self._feed.latest
             if (
@@ -70,7 +95,7 @@ class Watcher:
                 and latest.generation >= self._min_generation
             ):
                 self._last = latest
-                return latest.counts
+                return latest
             if self._feed.ended:
                 raise StopAsyncIteration
             self._wake.clear()

@@ -14,7 +14,6 @@ from api.types.enums import Channel
 from api.types.ticket import StageTransition, Ticket
 from desk import stage_changes
 from desk.access import Permission
-from desk.analytics import StageCountsView
 from desk.errors import DeskError
 from desk.events import TOPIC_CHANGES, channel_name
 from subscriptions.bus import Resync, Subscription
@@ -23,12 +22,6 @@ CHANGES_QUEUE = 4096  # a bulk move of 1,000 tickets fits with room to spare
 CHANGES_BATCH = 500  # events loaded together
 CATCH_UP_LIMIT = 5000  # transitions re-read after a break, at most
 RECENTLY_SENT = 10_000  # transition ids remembered to never send one twice
-
-
-def _content(view: StageCountsView) -> tuple[Any, ...]:
-    return tuple(
-        (s.id, s.name, s.position, s.kind, s.auto_close, count) for s, count in view.counts
-    )
 
 
 async def _next_batch(events: Subscription) -> list[Any]:
@@ -77,16 +70,15 @@ class LiveSubscriptions:
         try:
             async with services.live.watch(actor.workspace_id) as snapshots:
                 last_version = -1
-                last_content: tuple[Any, ...] | None = None
+                last_content: tuple[object, ...] | None = None
                 async for snapshot in snapshots:
-                    view = snapshot.view(channel)
-                    if view.version <= last_version:
+                    shown = snapshot.channel(channel)
+                    if shown.view.version <= last_version:
                         continue
-                    content = _content(view)
-                    if content == last_content:
+                    if shown.content == last_content:
                         continue  # a change of another channel
-                    last_version, last_content = view.version, content
-                    yield StageCounts.from_view(view)
+                    last_version, last_content = shown.view.version, shown.content
+                    yield shown.graphql
         finally:
             gauge.dec()
 

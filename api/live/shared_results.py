@@ -1,0 +1,81 @@
+"""One GraphQL execution per subscription event, shared by every subscriber that asked the same.
+
+A thousand dashboards subscribed with the same document would otherwise make graphql-core
+resolve the same snapshot a thousand times. A subscription resolver marks the object it yields
+with ``share(value)`` and yields that same object to every subscriber; the executor below then
+executes each distinct (document, variables) once per object and hands the result to the
+others. Results with errors are never shared, and nothing else is affected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from graphql import ExecutionResult
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+T = TypeVar("T")
+
+_RESULTS = "_shared_graphql_results"
+
+
+def share(value: T) -> T:
+    """Mark an event object as shared: its execution results are reused across subscribers."""
+    setattr(value, _RESULTS, {})
+    return value
+
+
+def _variables_key(values: dict[str, Any]) -> str:
+    return json.dumps(values, sort_keys=True, default=str) if values else ""
+
+
+class SharedResultsExecutor(StrawberryGraphQLCoreExecutionContext):
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        results: dict[tuple[int, str], Any] | None = getattr(self.root_value, _RESULTS, None)
+        if serially is not False or results is None:  # not a subscription event, or not shared
+            return super().execute_operation(serially)
+        key = (id(self.operation), _variables_key(self.variable_values.coerced))
+        found = results.get(key)
+        if found is not None and found[0] is self.operation:
+            shared = found[1]
+            return self._await_shared(shared) if isinstance(shared, asyncio.Future) else shared
+        result = super().execute_operation(serially)
+        if not self.is_awaitable(result):
+            if not result.errors:
+                results[key] = (self.operation, result)
+            return result
+        pending: asyncio.Future[ExecutionResult] = asyncio.get_running_loop().create_future()
+        results[key] = (self.operation, pending)
+        return _settle(result, pending, results, key)
+
+    async def _await_shared(self, pending: asyncio.Future[ExecutionResult]) -> ExecutionResult:
+        try:
+            return await asyncio.shield(pending)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if not pending.cancelled() or (task is not None and task.cancelling()):
+                raise
+        # the subscriber computing the shared result failed or left: compute our own
+        result = super().execute_operation(False)
+        return await result if self.is_awaitable(result) else result  # type: ignore[no-any-return]
+
+
+async def _settle(
+    result: Awaitable[ExecutionResult],
+    pending: asyncio.Future[ExecutionResult],
+    results: dict[tuple[int, str], Any],
+    key: tuple[int, str],
+) -> ExecutionResult:
+    try:
+        done = await result
+    except BaseException:
+        results.pop(key, None)
+        pending.cancel()
+        raise
+    if done.errors:
+        results.pop(key, None)
+    pending.set_result(done)
+    return done
