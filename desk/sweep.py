@@ -29,15 +29,48 @@ async def lock_due_rows(
     has them), and a row changed since the statement began is re-checked against `where`.
     SQLite serialises transactions, so there the plain read is already exclusive.
     """
-    postgres = is_postgres()
-    lock = " FOR UPDATE SKIP LOCKED" if postgres else ""
+    if not is_postgres():
+        records = await fetch(
+            f"SELECT {_LOCKED_COLUMNS} FROM ticket WHERE {where} ORDER BY {order_by} LIMIT ?",
+            *params,
+            limit,
+        )
+        return [_row_from_sqlite(record) for record in records]
+    workspace_ids = await _hold_workspaces(where, order_by, params, limit)
+    if not workspace_ids:
+        return []
     records = await fetch(
-        f"SELECT {_LOCKED_COLUMNS} FROM ticket WHERE {where} ORDER BY {order_by} LIMIT ?{lock}",
+        f"SELECT {_LOCKED_COLUMNS} FROM ticket WHERE {where} AND workspace_id = ANY(?::uuid[]) "
+        f"ORDER BY {order_by} LIMIT ? FOR UPDATE SKIP LOCKED",
+        *params,
+        workspace_ids,
+        limit,
+    )
+    return [_row_from_postgres(record) for record in records]
+
+
+async def _hold_workspaces(
+    where: str, order_by: str, params: Sequence[Any], limit: int
+) -> list[uuid.UUID]:
+    """Share-lock the workspaces of the due tickets before locking any ticket.
+
+    An admin's change (settings, stages) locks its workspace first and its tickets after;
+    taking the workspace first too, in a mode that lets agents' moves and other sweepers
+    through, means the sweep waits for such a change instead of deadlocking with it.
+    """
+    due = await fetch(
+        f"SELECT DISTINCT workspace_id FROM (SELECT workspace_id FROM ticket WHERE {where} "
+        f"ORDER BY {order_by} LIMIT ?) AS due",
         *params,
         limit,
     )
-    parse = _row_from_postgres if postgres else _row_from_sqlite
-    return [parse(record) for record in records]
+    if not due:
+        return []
+    held = await fetch(
+        "SELECT id FROM workspace WHERE id = ANY(?::uuid[]) ORDER BY id FOR KEY SHARE",
+        [row["workspace_id"] for row in due],
+    )
+    return [row["id"] for row in held]
 
 
 _KINDS = {kind.value: kind for kind in StageKind}

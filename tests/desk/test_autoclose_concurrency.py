@@ -21,7 +21,8 @@ from desk.clock import ManualClock
 from desk.errors import DeskError, ErrorCode
 from desk.service import Desk
 from desk.sql import fetch
-from models import Channel, MessageAuthor, Stage, StageKind, Ticket, TransitionSource
+from desk.workspaces import SettingsChange, update_settings
+from models import Channel, MessageAuthor, Stage, StageKind, Ticket, TransitionSource, Workspace
 from models.database import activate, open_database
 from tests.conftest import admin_actor
 from tests.support.databases import PostgresDatabase
@@ -213,13 +214,16 @@ async def test_an_agent_move_while_the_sweep_holds_the_ticket_does_not_win_silen
     desk = Desk(clock=clock)
     (actor, _), (ticket,) = await make_due_tickets(pools[0], desk, 1)
     closed = await _stage(pools[0], actor.workspace_id, StageKind.CLOSED)
+    auto_closed = await _stage(pools[0], actor.workspace_id, StageKind.AUTO_CLOSED)
     clock.advance(PERIOD)
     blocker = await asyncpg.connect(pg_url.replace("postgres://", "postgresql://"))
     try:
         pause = blocker.transaction()
-        await pause.start()  # holds the workspace row: the sweep stops midway, holding the ticket
+        await pause.start()  # holds a counter: the sweep stops midway, holding the ticket
         await blocker.execute(
-            "SELECT 1 FROM workspace WHERE id = $1 FOR UPDATE", actor.workspace_id
+            "SELECT 1 FROM stage_counter WHERE stage_id = $1 AND channel = $2 FOR UPDATE",
+            auto_closed,
+            ticket.channel.value,
         )
         sweep = on(pools[0], lambda: auto_close_due(desk))
         await lock_waiters(pg_url, 1)
@@ -239,6 +243,36 @@ async def test_an_agent_move_while_the_sweep_holds_the_ticket_does_not_win_silen
     assert conflict.value.code is ErrorCode.VERSION_CONFLICT
     with activate(pools[0]):
         assert await sources_of(ticket.id) == ["CREATED", "AUTO_CLOSE"]
+        await assert_counts_match_tickets(actor.workspace_id)
+
+
+async def test_a_settings_change_in_flight_makes_the_sweep_wait_not_deadlock(
+    pools: list[TortoiseContext], clock: ManualClock, pg_url: str
+) -> None:
+    """An admin's change locks the workspace, then its tickets: the sweep queues behind it."""
+    desk = Desk(clock=clock)
+    (actor, _), made = await make_due_tickets(pools[0], desk, 4)
+    clock.advance(PERIOD)
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def admin_lengthens_the_period() -> None:
+        async with in_transaction():
+            await Workspace.select_for_update().get(id=actor.workspace_id)  # as update_settings
+            holding.set()
+            await release.wait()
+            await update_settings(desk, actor, SettingsChange(auto_close_period=timedelta(days=5)))
+
+    admin = on(pools[1], admin_lengthens_the_period)
+    await holding.wait()
+    sweep = on(pools[0], lambda: auto_close_due(desk))
+    await lock_waiters(pg_url, 1)
+    release.set()
+    await admin
+    assert await sweep == 2  # only the other workspace's: this one's period is longer now
+    with activate(pools[0]):
+        for ticket in made:
+            if ticket.workspace_id == actor.workspace_id:
+                assert (await Ticket.get(id=ticket.id)).stage_kind is StageKind.OPEN
         await assert_counts_match_tickets(actor.workspace_id)
 
 
