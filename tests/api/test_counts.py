@@ -72,10 +72,10 @@ class Mix:
         roll = self.rng.random()
         if roll < 0.04 or not self.model.tickets:
             return self.rng.choice(["garbage", str(uuid.uuid4())])
-        return self.rng.choice(sorted(self.model.tickets))
+        return self.rng.choice(list(self.model.tickets))  # creation order: reproducible
 
     def some_stage(self) -> str:
-        return self.rng.choice(sorted(self.model.kinds))
+        return self.rng.choice(list(self.model.kinds))
 
     async def create(self) -> Outcome:
         channel = self.rng.choice(CHANNELS)
@@ -219,7 +219,7 @@ class Mix:
         return Outcome(changed=None)
 
     async def delete_stage(self) -> Outcome:
-        intermediate = sorted(s for s, k in self.model.kinds.items() if k == "INTERMEDIATE")
+        intermediate = [s for s, k in self.model.kinds.items() if k == "INTERMEDIATE"]
         if not intermediate:
             return await self.create_stage()
         doomed = self.rng.choice(intermediate)

@@ -248,3 +248,17 @@ async def test_auto_close_disabled_means_no_auto_close_time(api: Api, clock: Man
     await api.update_settings(autoCloseEnabled=True)
     assert at((await api.ticket(ticket["id"]))["autoCloseAt"]) == clock.now() + PERIOD
     assert at((await api.ticket(fresh["id"]))["autoCloseAt"]) == at(fresh["createdAt"]) + PERIOD
+
+
+async def test_deleting_a_paused_stage_restarts_the_clock_of_its_tickets(
+    api: Api, clock: ManualClock
+) -> None:
+    paused = await api.create_stage("Paused", auto_close=False)
+    running = await api.create_stage("Running")
+    in_paused = await api.create_ticket(stageId=paused["id"])
+    in_running = await api.create_ticket(customerId="r", stageId=running["id"])
+    clock.advance(timedelta(days=1))
+    await api.delete_stage(paused["id"])
+    await api.delete_stage(running["id"])
+    assert at((await api.ticket(in_paused["id"]))["autoCloseAt"]) == clock.now() + PERIOD
+    assert (await api.ticket(in_running["id"]))["autoCloseAt"] == in_running["autoCloseAt"]

@@ -31,6 +31,10 @@ async def test_create_ticket_starts_in_open_with_a_created_transition(
     assert created["actor"] == "admin key" and at(created["at"]) == now
     counts = await api.counts()
     assert counts["version"] == version + 1 and counts["total"] == 1
+    assert at(counts["at"]) == now and counts["channel"] is None
+    by_channel = await api.counts("EMAIL")
+    assert by_channel["channel"] == "EMAIL" and by_channel["total"] == 1
+    assert (await api.counts("SMS"))["total"] == 0
     assert counts["counts"][0] == {
         "stage": {"id": ticket["stage"]["id"], "name": "Open", "kind": "OPEN"},
         "count": 1,
@@ -225,3 +229,28 @@ async def test_filters_accept_offsets_and_refuse_naive_times(api: Api) -> None:
     assert result.data is None and result.codes == ["BAD_REQUEST"]
     inline = await api.execute('{ tickets(filter: {createdAfter: "yesterday"}) { totalCount } }')
     assert inline.data is None and inline.codes == ["BAD_REQUEST"]
+
+
+async def test_order_and_pages_with_fractional_seconds(api: Api, clock: ManualClock) -> None:
+    created = []
+    for step in (0.5, 0.000001, 0.499999, 1, 0.25):
+        clock.advance(timedelta(seconds=step))
+        created.append((await api.create_ticket())["id"])
+    newest_first = created[::-1]
+    seen: list[str] = []
+    after = None
+    for _ in range(5):
+        page = await api.tickets(first=2, after=after)
+        seen += [e["node"]["id"] for e in page["edges"]]
+        after = page["pageInfo"]["endCursor"]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+    assert seen == newest_first
+    middle = at((await api.ticket(created[2]))["createdAt"])
+    assert middle is not None
+    assert [
+        e["node"]["id"] for e in (await api.tickets(createdAfter=middle.isoformat()))["edges"]
+    ] == newest_first[:2]
+    assert [
+        e["node"]["id"] for e in (await api.tickets(createdBefore=middle.isoformat()))["edges"]
+    ] == newest_first[3:]
