@@ -1,4 +1,4 @@
-"""A websocket opened while PostgreSQL is down is closed with 1013 (try again later), not dropped."""
+"""A websocket opened while PostgreSQL is down is closed with 1013 (try again later)."""
 
 from __future__ import annotations
 
