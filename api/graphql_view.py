@@ -19,6 +19,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from api.context import Context
 from api.key_watch import watch_key
 from api.limits import MAX_DOCUMENT_BYTES
+from api.live.shared_results import SharedJson
 from api.services import Services
 from desk.access import Actor
 from desk.api_keys import authenticate
@@ -55,7 +56,11 @@ class GraphQLView(GraphQL[Context, None]):
             keep_alive_interval=15,
         )
         self._services_of = services_of
+        self._json = SharedJson()
         self._key_watchers: dict[WebSocket, asyncio.Task[None]] = {}
+
+    def encode_json(self, data: object) -> str:
+        return self._json.encode(data)
 
     def parse_json(self, data: str | bytes) -> object:
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import OrderedDict
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
@@ -79,3 +80,43 @@ async def _settle(
         results.pop(key, None)
     pending.set_result(done)
     return done
+
+
+class SharedJson:
+    """Encodes websocket messages; the data of a `next` message is encoded once per object.
+
+    Subscribers sharing an execution result share its data dict, so a thousand `next` messages
+    for one snapshot differ only in their operation id. The newest data objects are kept
+    (strongly, so their ids stay theirs) with their JSON text.
+    """
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._texts: OrderedDict[int, tuple[object, str]] = OrderedDict()
+
+    def encode(self, message: object) -> str:
+        if (
+            type(message) is dict
+            and message.keys() == {"id", "type", "payload"}
+            and message["type"] == "next"
+            and type(payload := message["payload"]) is dict
+            and payload.keys() == {"data"}
+            and isinstance(message["id"], str)
+        ):
+            operation, data = _dumps(message["id"]), self._data(payload["data"])
+            return f'{{"id":{operation},"type":"next","payload":{{"data":{data}}}}}'
+        return _dumps(message)
+
+    def _data(self, data: object) -> str:
+        found = self._texts.get(id(data))
+        if found is not None and found[0] is data:
+            return found[1]
+        text = _dumps(data)
+        self._texts[id(data)] = (data, text)
+        if len(self._texts) > self._size:
+            self._texts.popitem(last=False)
+        return text
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))

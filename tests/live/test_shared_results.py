@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -100,3 +101,18 @@ async def test_results_with_errors_are_not_shared() -> None:
     second = await collect(query)
     assert first == second == [({"items": {"name": "3", "broken": None}}, True)]
     assert calls["name"] == 2
+
+
+def test_messages_are_encoded_as_json_and_shared_data_once() -> None:
+    from api.live.shared_results import SharedJson
+
+    encoder = SharedJson(size=2)
+    data = {"stageCounts": {"version": 3, "name": 'quote " and \u00e9'}}
+    first = encoder.encode({"id": "1", "type": "next", "payload": {"data": data}})
+    second = encoder.encode({"id": "2", "type": "next", "payload": {"data": data}})
+    assert json.loads(first) == {"id": "1", "type": "next", "payload": {"data": data}}
+    assert json.loads(second)["id"] == "2" and json.loads(second)["payload"]["data"] == data
+    with_errors = {"id": "3", "type": "next", "payload": {"data": None, "errors": [{"m": 1}]}}
+    assert json.loads(encoder.encode(with_errors)) == with_errors
+    for other in ({"type": "connection_ack"}, {"id": "4", "type": "complete"}, [1, 2]):
+        assert json.loads(encoder.encode(other)) == other
