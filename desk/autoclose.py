@@ -13,6 +13,7 @@ from desk.service import Desk
 from desk.sql import fetch, is_postgres
 from desk.sweep import (
     DEFAULT_BATCH_SIZE,
+    DEFAULT_LANES,
     BatchOutcome,
     StopCheck,
     drain,
@@ -58,7 +59,11 @@ def recheck(
 
 
 async def auto_close_due(
-    desk: Desk, *, batch_size: int = DEFAULT_BATCH_SIZE, stop: StopCheck = never_stop
+    desk: Desk,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    stop: StopCheck = never_stop,
+    lanes: int = DEFAULT_LANES,
 ) -> int:
     """Auto-close every ticket due at the desk's current time; returns how many were closed.
 
@@ -66,7 +71,7 @@ async def auto_close_due(
     them, correct the schedule of those not due after all, and move the rest with their
     transitions, counters and events.
     """
-    return await drain(lambda: _auto_close_batch(desk, batch_size), batch_size, stop)
+    return await drain(lambda: _auto_close_batch(desk, batch_size), batch_size, stop, lanes)
 
 
 async def _auto_close_batch(desk: Desk, batch_size: int) -> BatchOutcome:

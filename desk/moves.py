@@ -293,6 +293,7 @@ async def move_rows(
     kind = kinds.pop()
     planned: list[_PlannedRow] = []
     periods: dict[tuple[uuid.UUID, str], timedelta] = {}
+    eligible = {ws: auto_close_eligible(t.kind, t.auto_close) for ws, t in targets.items()}
     for row in rows:
         target = targets.get(row.workspace_id)
         if target is None:
@@ -307,7 +308,7 @@ async def move_rows(
         schedule = schedule_auto_close(
             now=now,
             was_eligible=row.auto_close_anchor_us is not None,
-            is_eligible=auto_close_eligible(target.kind, target.auto_close),
+            is_eligible=eligible[row.workspace_id],
             fresh_period=is_closed(row.stage_kind),
             period_started_at=row.period_started_at,
             last_customer_message_at=row.last_customer_message_at,
@@ -370,9 +371,10 @@ _MOVE_POSTGRES = (
     "WITH m AS (SELECT * FROM unnest(?::uuid[], ?::int[], ?::uuid[], ?::uuid[], "
     "?::timestamptz[], ?::bigint[], ?::bigint[]) "
     "AS m(id, version, from_stage_id, to_stage_id, period_started_at, anchor_us, due_us)), "
-    # "id = ANY" lets the planner fetch the batch by primary key instead of hashing the table
+    # "id = ANY" lets the planner fetch the batch by primary key instead of hashing the table;
+    # $1 is the first ? (the ids), sent once
     f"moved AS (UPDATE ticket SET {_SET_MOVED} FROM m "
-    f"WHERE ticket.id = ANY(?::uuid[]) AND {_GUARD} "
+    f"WHERE ticket.id = ANY($1::uuid[]) AND {_GUARD} "
     "RETURNING ticket.id, ticket.workspace_id, ticket.channel, m.from_stage_id, m.to_stage_id) "
     f"INSERT INTO stage_transition ({_TRANSITION_COLUMNS}) "
     "SELECT workspace_id, id, channel, from_stage_id, to_stage_id, ?, ?, ? FROM moved "
@@ -388,10 +390,9 @@ async def _write_rows_postgres(
     now: datetime,
     closed_at: datetime | None,
 ) -> dict[uuid.UUID, int]:
-    ids = [p.row.id for p in planned]
     records = await fetch(
         _MOVE_POSTGRES,
-        ids,
+        [p.row.id for p in planned],
         [p.row.version for p in planned],
         [p.row.stage_id for p in planned],
         [p.to_stage_id for p in planned],
@@ -401,7 +402,6 @@ async def _write_rows_postgres(
         kind.value,
         now,
         closed_at,
-        ids,
         source.value,
         actor_name,
         now,

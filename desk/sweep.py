@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from desk.sql import fetch, is_postgres
 from models import Stage, StageKind, Workspace
 
 DEFAULT_BATCH_SIZE = 5000
+DEFAULT_LANES = 2
 
 _LOCKED_COLUMNS = (
     "id, workspace_id, channel, stage_id, stage_kind, version, period_started_at, "
@@ -147,18 +149,35 @@ def never_stop() -> bool:
 
 
 async def drain(
-    run_batch: Callable[[], Awaitable[BatchOutcome]], batch_size: int, stop: StopCheck
+    run_batch: Callable[[], Awaitable[BatchOutcome]],
+    batch_size: int,
+    stop: StopCheck,
+    lanes: int = 1,
 ) -> int:
     """Run batches until nothing due is left (or a stop is asked for); returns the tickets moved.
 
     A batch that selected fewer rows than it could took everything not locked elsewhere; a
-    batch that changed nothing (every row stale) ends the pass rather than spinning on it.
+    batch that changed nothing (every row stale) ends the lane rather than spinning on it.
+    On PostgreSQL `lanes` batches run at once, each in its own transaction on its own
+    connection (rows locked by one lane are skipped by the others), so one lane's Python work
+    overlaps another's database work. SQLite runs one transaction at a time: one lane.
     """
-    if batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
-    total = 0
-    while True:
-        outcome = await run_batch()
-        total += outcome.acted
-        if outcome.selected < batch_size or outcome.acted + outcome.repaired == 0 or stop():
-            return total
+    if batch_size < 1 or lanes < 1:
+        raise ValueError("batch_size and lanes must be at least 1")
+
+    async def lane() -> int:
+        total = 0
+        while True:
+            outcome = await run_batch()
+            total += outcome.acted
+            if outcome.selected < batch_size or outcome.acted + outcome.repaired == 0 or stop():
+                return total
+
+    if lanes == 1 or not is_postgres():
+        return await lane()
+    # every lane ends its batch in flight (commit or roll back) before the first error is raised
+    results = await asyncio.gather(*(lane() for _ in range(lanes)), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return sum(r for r in results if isinstance(r, int))

@@ -6,6 +6,7 @@ from desk.moves import move_rows
 from desk.service import Desk
 from desk.sweep import (
     DEFAULT_BATCH_SIZE,
+    DEFAULT_LANES,
     BatchOutcome,
     StopCheck,
     drain,
@@ -17,14 +18,18 @@ from models import StageKind, TransitionSource
 
 
 async def wake_due(
-    desk: Desk, *, batch_size: int = DEFAULT_BATCH_SIZE, stop: StopCheck = never_stop
+    desk: Desk,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    stop: StopCheck = never_stop,
+    lanes: int = DEFAULT_LANES,
 ) -> int:
     """Wake every ticket whose snooze time has come, however long ago; returns how many.
 
     "Until reply" snoozes have no time and wait for the customer. A woken ticket starts a
     fresh auto-close period (move_rows gives it one, as a move back to an eligible stage).
     """
-    return await drain(lambda: _wake_batch(desk, batch_size), batch_size, stop)
+    return await drain(lambda: _wake_batch(desk, batch_size), batch_size, stop, lanes)
 
 
 async def _wake_batch(desk: Desk, batch_size: int) -> BatchOutcome:
