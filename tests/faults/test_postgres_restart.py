@@ -5,7 +5,8 @@ in a loop. The server is shut down (fast, as ``pg_ctl restart -m fast`` does) or
 down for a moment and started again. Every request must end within a few seconds, either as
 it should or as a clean failure (a masked INTERNAL GraphQL error, or HTTP 503) that shows no
 driver or SQL text; after the restart the app serves again by itself, and the database holds
-nothing half-written: counters equal the tickets, versions equal the transitions.
+nothing half-written: counters equal the tickets, versions equal the transitions. The
+background worker runs in the same process throughout and still closes what falls due.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ import pytest
 from starlette.applications import Starlette
 
 from api.app import create_app
+from desk.clock import ManualClock, to_us
 from models.database import activate
 from subscriptions.inprocess import InProcessBus
 from tests.conftest import new_workspace
@@ -31,6 +34,7 @@ from tests.faults.conftest import assert_pool_whole, sql_rows
 from tests.support.graphql import GraphQLClient
 from tests.support.postgres_server import PostgresServer
 from ticket_stages.settings import Settings
+from worker.runner import run_background
 
 REQUEST_DEADLINE = 5.0  # no request may take longer, outage or not
 RECOVERY_DEADLINE = 10.0  # the app serves again this soon after the server is back
@@ -111,13 +115,22 @@ def _leaks(text: str) -> bool:
 
 
 @pytest.fixture
-async def app(private_database_url: str, tmp_path: Path) -> AsyncIterator[Starlette]:
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def app(
+    private_database_url: str, tmp_path: Path, clock: ManualClock
+) -> AsyncIterator[Starlette]:
+    """The service as `serve` runs it: requests and the background worker in one process."""
     settings = Settings(
         database_url=private_database_url,
         reports_dir=tmp_path / "reports",
         database_pool_size=POOL_SIZE,
+        sweep_interval=0.05,
     )
-    application = create_app(settings, bus=InProcessBus())
+    application = create_app(settings, clock=clock, bus=InProcessBus(), background=run_background)
     async with application.router.lifespan_context(application):
         yield application
 
@@ -232,6 +245,7 @@ async def test_postgres_outage_mid_run(
     http: httpx.AsyncClient,
     postgres_server: PostgresServer,
     private_database_url: str,
+    clock: ManualClock,
 ) -> None:
     _, secret = await new_workspace(app)
     admin = GraphQLClient(http, secret)
@@ -277,12 +291,28 @@ async def test_postgres_outage_mid_run(
         f"{first_ok - came_back:.2f} s after the restart, ready again after {ready_after:.2f} s"
     )
     await assert_nothing_half_written(private_database_url)
+    # the background worker lived through the outage too: a month later, it closes what is due
+    clock.advance(timedelta(days=30))
+    await wait_until_nothing_due(private_database_url, to_us(clock.now()))
+    await assert_nothing_half_written(private_database_url)
     with activate(app.state.database):
         await assert_pool_whole(POOL_SIZE)  # no connection was lost on the way
     # and the app still serves its ordinary reads
     assert (await admin.ok("{ stageCounts { total } }"))["stageCounts"]["total"] == len(
         await sql_rows(private_database_url, "SELECT id FROM ticket")
     )
+
+
+async def wait_until_nothing_due(url: str, now_us: int, within: float = RECOVERY_DEADLINE) -> None:
+    deadline = time.monotonic() + within
+    query = f"SELECT COUNT(*) AS due FROM ticket WHERE auto_close_due_us <= {now_us}"
+    while (await sql_rows(url, query))[0]["due"]:
+        assert time.monotonic() < deadline, "the worker did not auto-close the due tickets"
+        await asyncio.sleep(0.05)
+    closed = await sql_rows(
+        url, "SELECT COUNT(*) AS n FROM ticket WHERE stage_kind = 'AUTO_CLOSED'"
+    )
+    assert closed[0]["n"] > 0
 
 
 async def assert_nothing_half_written(url: str) -> None:
