@@ -42,8 +42,9 @@ query Snapshot($after: String) {{
 """
 
 
-def at(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
+def at(value: str) -> datetime:
+    """A DateTime of the API as a datetime (for comparisons with the clock)."""
+    return datetime.fromisoformat(value)
 
 
 def codes(payload: dict[str, Any]) -> list[str]:

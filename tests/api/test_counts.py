@@ -125,7 +125,7 @@ class Mix:
             assert codes(payload) == ["INVALID_TRANSITION"] and payload["moved"] == []
             return Outcome(changed=False)
         assert payload["userErrors"] == [], payload
-        first_spelling = {}
+        first_spelling: dict[str, str] = {}
         for raw in ids:
             first_spelling.setdefault(raw.lower(), raw)
         known = {i: raw for i, raw in first_spelling.items() if i in self.model.tickets}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from desk.clock import ManualClock
 from tests.api.helpers import CHANNELS, Api, at, problems
@@ -184,7 +185,7 @@ async def test_every_filter(api: Api, clock: ManualClock) -> None:
     d = await api.create_ticket(customerId="carol", channel="EMAIL")
     await api.snooze(d["id"])
 
-    async def ids(**filter: object) -> set[str]:
+    async def ids(**filter: Any) -> set[str]:
         page = await api.tickets(**filter)
         assert page["totalCount"] == len(page["edges"])
         return {e["node"]["id"] for e in page["edges"]}

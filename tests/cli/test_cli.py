@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -189,7 +190,7 @@ def wait_until_healthy(base: str, server: Server, timeout: float = 30) -> None:
     raise AssertionError("the server did not become healthy")
 
 
-def graphql(base: str, key: str, query: str) -> dict[str, object]:
+def graphql(base: str, key: str, query: str) -> dict[str, Any]:
     response = httpx.post(
         f"{base}/graphql",
         json={"query": query},
@@ -197,7 +198,7 @@ def graphql(base: str, key: str, query: str) -> dict[str, object]:
         timeout=10,
     )
     assert response.status_code == 200, response.text
-    body: dict[str, object] = response.json()
+    body: dict[str, Any] = response.json()
     return body
 
 

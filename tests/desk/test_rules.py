@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from desk.clock import from_us, to_us
+from desk.clock import to_us
 from desk.errors import DeskError, ErrorCode
 from desk.rules import (
+    AutoCloseSchedule,
     auto_close_eligible,
     bot_active,
     check_manual_target,
@@ -29,7 +30,7 @@ DAY = timedelta(days=1)
 PERIOD = timedelta(days=3)
 
 
-def schedule(**overrides: object) -> object:
+def schedule(**overrides: object) -> AutoCloseSchedule:
     arguments: dict[str, object] = {
         "now": NOW,
         "was_eligible": True,
@@ -64,14 +65,14 @@ def test_a_new_ticket_is_due_one_period_after_creation() -> None:
 def test_staying_eligible_keeps_the_running_period() -> None:
     result = schedule()
     assert result.period_started_at == NOW - DAY
-    assert from_us(result.due_us) == NOW - DAY + PERIOD
+    assert result.due_us == to_us(NOW - DAY + PERIOD)
 
 
 def test_a_later_customer_message_moves_the_anchor() -> None:
     message = NOW - timedelta(hours=2)
     result = schedule(last_customer_message_at=message)
     assert result.anchor_us == to_us(message)
-    assert from_us(result.due_us) == message + PERIOD
+    assert result.due_us == to_us(message + PERIOD)
 
 
 def test_a_customer_message_before_the_period_start_does_not_count() -> None:
@@ -82,13 +83,13 @@ def test_a_customer_message_before_the_period_start_does_not_count() -> None:
 def test_becoming_eligible_again_starts_a_fresh_period() -> None:
     result = schedule(was_eligible=False, last_customer_message_at=NOW - 2 * DAY)
     assert result.period_started_at == NOW
-    assert from_us(result.due_us) == NOW + PERIOD
+    assert result.due_us == to_us(NOW + PERIOD)
 
 
 def test_a_fresh_period_restarts_an_eligible_ticket() -> None:
     result = schedule(fresh_period=True)
     assert result.period_started_at == NOW
-    assert from_us(result.due_us) == NOW + PERIOD
+    assert result.due_us == to_us(NOW + PERIOD)
 
 
 @pytest.mark.parametrize("fresh", [False, True])
