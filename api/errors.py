@@ -15,11 +15,21 @@ logger = logging.getLogger("ticket_stages.api")
 INTERNAL_MESSAGE = "Internal server error"
 
 
+def _meant_for_the_client(error: GraphQLError) -> bool:
+    """Validation, parse, auth and limit errors; a scalar refusing a literal of the document."""
+    original = error.original_error
+    refused_literal = error.path is None and isinstance(original, ValueError)
+    return original is None or isinstance(original, GraphQLError) or refused_literal
+
+
+def is_expected(error: GraphQLError) -> bool:
+    """An answer to the client (not a server error to log): client, role and domain errors."""
+    return _meant_for_the_client(error) or isinstance(error.original_error, (DeskError, Forbidden))
+
+
 def shape_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
     original = error.original_error
-    # a scalar refusing a literal of the document (e.g. a Duration in months) is the client's error
-    refused_literal = error.path is None and isinstance(original, ValueError)
-    if original is None or isinstance(original, GraphQLError) or refused_literal:
+    if _meant_for_the_client(error):
         # validation, parse, auth and limit errors: already meant for the client
         if error.extensions is None or "code" not in error.extensions:
             source = original if isinstance(original, GraphQLError) else error

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
-from api.errors import ShapeErrors
+from api.errors import ShapeErrors, is_expected
 from api.limits import MAX_TOKENS, DocumentLimits
 from api.live.shared_results import SharedResultsExecutor
 from api.operation_metrics import OperationMetrics
@@ -40,8 +42,16 @@ class Subscription(LiveSubscriptions, ReportSubscriptions):
     pass
 
 
+class _Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log only unexpected errors: a refused key, role or input is an answer, not a fault."""
+        super().process_errors([e for e in errors if not is_expected(e)], execution_context)
+
+
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    return _Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

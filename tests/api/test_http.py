@@ -125,3 +125,18 @@ async def test_nul_characters_in_text_are_validation_errors(api: Api) -> None:
     )
     assert result.codes == ["VALIDATION"]
     assert (await api.create_key("nul\x00", "AGENT"))["userErrors"][0]["code"] == "VALIDATION"
+
+
+async def test_expected_errors_are_not_logged_as_server_errors(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    viewer = await api.key_for("VIEWER")
+    with caplog.at_level(logging.WARNING):
+        assert (await api.as_key(None).execute("{ viewer { role } }")).codes == ["UNAUTHENTICATED"]
+        assert (await viewer.execute(CREATE_TICKET)).codes == ["FORBIDDEN"]
+        assert (await api.execute("{ tickets(first: 500) { totalCount } }")).codes == [
+            "LIMIT_EXCEEDED"
+        ]
+        assert (await api.execute("{ nope }")).codes == ["BAD_REQUEST"]
+        assert (await api.create_ticket_payload(customerId=""))["userErrors"]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
