@@ -168,9 +168,8 @@ class Server:
 def demo_server(tmp_path: Path) -> Iterator[tuple[Server, int, Path]]:
     port = free_port()
     database = tmp_path / "demo.db"
-    server = Server(
-        ["serve", "--demo", "--no-worker", "--port", str(port)], environment(database), tmp_path
-    )
+    env = environment(database, TICKET_STAGES_SWEEP_INTERVAL="0.2")
+    server = Server(["serve", "--demo", "--port", str(port)], env, tmp_path)  # with its worker
     try:
         yield server, port, database
     finally:
