@@ -185,23 +185,31 @@ def _seconds_between(later: str, earlier: str) -> str:
 
 
 def _duration_sql(channel: Channel | None, params: list[object]) -> str:
-    entered = (
-        "(SELECT p.at FROM stage_transition p WHERE p.ticket_id = e.ticket_id AND p.id < e.id "
-        "ORDER BY p.id DESC LIMIT 1)"
-    )
     channel_filter = ""
     if channel is not None:
         params.append(channel.value)
-        channel_filter = " AND e.channel = ?"
-    # k50/k90: 0-based rank of the lower neighbour of each percentile, (n - 1) * p, exact in
+        channel_filter = " AND channel = ?"  # a ticket never changes channel
+    # Inside the window a stay's entry is the ticket's previous transition in the window (a
+    # window function, no look-up); only each ticket's first transition in the window needs
+    # its entry looked up before the window, by the (ticket_id, id) index.
+    looked_up = (
+        "(SELECT p.at FROM stage_transition p WHERE p.ticket_id = w.ticket_id AND p.id < w.id "
+        "ORDER BY p.id DESC LIMIT 1)"
+    )
+    # k: 0-based rank of the lower neighbour of each percentile, (n - 1) * p, exact in
     # integers; the rows at k and k + 1 are enough to interpolate.
     return (
-        "WITH stays AS ("
-        f" SELECT e.from_stage_id AS stage_id, e.at AS left_at, {entered} AS entered_at"
-        " FROM stage_transition e"
-        " WHERE e.workspace_id = ? AND e.at >= ? AND e.at <= ? AND e.from_stage_id IS NOT NULL"
+        "WITH windowed AS MATERIALIZED ("
+        " SELECT ticket_id, id, at, from_stage_id,"
+        " LAG(at) OVER (PARTITION BY ticket_id ORDER BY id) AS previous_at,"
+        " ROW_NUMBER() OVER (PARTITION BY ticket_id ORDER BY id) AS nth"
+        " FROM stage_transition WHERE workspace_id = ? AND at >= ? AND at <= ?"
         f"{channel_filter}"
-        "), durations AS ("
+        "), stays AS MATERIALIZED ("
+        " SELECT from_stage_id AS stage_id, at AS left_at,"
+        f" CASE WHEN nth = 1 THEN {looked_up} ELSE previous_at END AS entered_at"
+        " FROM windowed w WHERE from_stage_id IS NOT NULL"
+        "), durations AS MATERIALIZED ("
         f" SELECT stage_id, {_seconds_between('left_at', 'entered_at')} AS seconds FROM stays"
         "), ranked AS ("
         " SELECT stage_id, seconds,"
