@@ -33,12 +33,36 @@ def _variables_key(values: dict[str, Any]) -> str:
     return json.dumps(values, sort_keys=True, default=str) if values else ""
 
 
+class _Ready:
+    """Stands in for a per-event executor whose result is already known."""
+
+    __slots__ = ("result",)
+
+    def __init__(self, result: ExecutionResult) -> None:
+        self.result = result
+
+    def execute_operation(self, serially: bool | None = None) -> ExecutionResult:
+        return self.result
+
+
 class SharedResultsExecutor(StrawberryGraphQLCoreExecutionContext):
+    def _shared_key(self) -> tuple[int, str]:
+        return (id(self.operation), _variables_key(self.variable_values.coerced))
+
+    def build_per_event_executor(self, payload: Any) -> Any:
+        results = getattr(payload, _RESULTS, None)
+        if results is not None:  # skip copying the executor when the result is known
+            found = results.get(self._shared_key())
+            if found is not None and found[0] is self.operation:
+                if isinstance(found[1], ExecutionResult):
+                    return _Ready(found[1])
+        return super().build_per_event_executor(payload)
+
     def execute_operation(self, serially: bool | None = None) -> Any:
         results: dict[tuple[int, str], Any] | None = getattr(self.root_value, _RESULTS, None)
         if serially is not False or results is None:  # not a subscription event, or not shared
             return super().execute_operation(serially)
-        key = (id(self.operation), _variables_key(self.variable_values.coerced))
+        key = self._shared_key()
         found = results.get(key)
         if found is not None and found[0] is self.operation:
             shared = found[1]
