@@ -32,9 +32,7 @@ def _error(status: int, message: str, **headers: str) -> Response:
 async def download_report(request: Request) -> Response:
     actor = await actor_for(request.headers.get("authorization"))
     if actor is None:
-        return _error(
-            401, "send Authorization: Bearer <API key>", **{"WWW-Authenticate": "Bearer"}
-        )
+        return _error(401, "send Authorization: Bearer <API key>", **{"WWW-Authenticate": "Bearer"})
     report = await reports.get_report(actor, request.path_params["report_id"])
     if report is None:
         return _error(404, "report not found")

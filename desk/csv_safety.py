@@ -1,27 +1,22 @@
-"""Text that leaves the service in files: cells no spreadsheet runs, file names no client misreads."""
+"""Text that leaves the service in files: cells no spreadsheet runs, safe file names."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 
-# A spreadsheet treats a cell starting with one of these as a formula (OWASP "CSV injection");
-# the full-width forms are read as formulas by some East Asian Excel locales.
-_FORMULA_STARTS = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+# A spreadsheet runs a cell as a formula when it starts with one of = + - @ (after spaces), or
+# with a tab or line break (OWASP "CSV injection"); some East Asian Excel locales also take the
+# full-width forms. One pattern, used by Python here and by PostgreSQL's regex engine in
+# desk.report_copy, so that both databases neutralise exactly the same cells. It holds the
+# control characters themselves, not escapes, so both engines read it the same way.
+FORMULA_PATTERN = "^([\t\r\n]|[ \t\r\n\f\v]*[=+@\uff1d\uff0b\uff0d\uff20-])"
+_FORMULA = re.compile(FORMULA_PATTERN)
 
 
 def neutralise(cell: str) -> str:
     """The cell as text a spreadsheet shows and never evaluates: risky cells get a leading '."""
-    if not cell:
-        return cell
-    first = cell[0]
-    if first in _FORMULA_STARTS:
-        return "'" + cell
-    if first.isspace():
-        stripped = cell.lstrip()
-        if stripped and stripped[0] in _FORMULA_STARTS:
-            return "'" + cell
-    return cell
+    return "'" + cell if _FORMULA.match(cell) else cell
 
 
 _UNSAFE_ASCII = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -42,4 +37,3 @@ def download_file_names(name: str, fallback: str = "report") -> tuple[str, str]:
     ascii_only = _UNSAFE_ASCII.sub("_", ascii_only)
     ascii_only = re.sub(r"_+", "_", ascii_only).strip(" ._") or fallback
     return f"{ascii_only}.csv", f"{readable}.csv"
-

@@ -1,8 +1,10 @@
-"""The rows of a customer ticket report, read in keyset chunks and written as CSV.
+"""The rows of a customer ticket report: which tickets, which columns, and how cells are written.
 
-One statement per chunk reads the next tickets by (created_at, id) together with their
-transition counts and their customers' numbers of chats in the report's scope, so the work per
-chunk is set-based and the memory used is one chunk, however many tickets the report covers.
+Two writers produce the same cells: `desk.report_copy` streams them out of PostgreSQL with COPY;
+this module reads them in keyset chunks by (created_at, id) and formats them in Python (SQLite,
+which has no COPY). The transition count of a ticket is its `version`: it starts at 1 with the
+CREATED transition and grows by one with every transition after it (product.md), so it equals
+the length of the ticket's history without reading the history.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ HEADER = (
 
 @dataclass(frozen=True)
 class ReportScope:
-    """The tickets a report covers: created in [start, end) (UTC instants), optionally on one channel.
+    """The tickets a report covers: created in [start, end) (UTC), optionally on one channel.
 
     `end` is also capped at the moment generation started, so every chunk, and every customer's
     count of chats, sees the same set of tickets however long generation takes.
@@ -80,7 +82,11 @@ def _db_time(moment: datetime, postgres: bool) -> datetime | str:
 
 def _scope_sql(scope: ReportScope, alias: str, postgres: bool) -> tuple[str, list[Any]]:
     sql = f"{alias}.workspace_id = ? AND {alias}.created_at >= ? AND {alias}.created_at < ?"
-    params: list[Any] = [scope.workspace_id, _db_time(scope.start, postgres), _db_time(scope.end, postgres)]
+    params: list[Any] = [
+        scope.workspace_id,
+        _db_time(scope.start, postgres),
+        _db_time(scope.end, postgres),
+    ]
     if scope.channel is not None:
         sql += f" AND {alias}.channel = ?"
         params.append(scope.channel.value)
@@ -94,7 +100,7 @@ async def count_rows(scope: ReportScope) -> int:
 
 
 async def read_chunk(scope: ReportScope, after: Cursor | None, limit: int) -> list[dict[str, Any]]:
-    """The next `limit` tickets after `after`, oldest first, with their counts."""
+    """The next `limit` tickets after `after`, oldest first, with their customers' chat counts."""
     postgres = is_postgres()
     where, params = _scope_sql(scope, "t", postgres)
     if after is not None:
@@ -103,21 +109,17 @@ async def read_chunk(scope: ReportScope, after: Cursor | None, limit: int) -> li
     other_where, other_params = _scope_sql(scope, "o", postgres)
     sql = (
         "WITH chunk AS ("
-        " SELECT t.id, t.customer_id, t.channel, t.stage_id, t.created_at, t.closed_at,"
-        " t.last_customer_message_at FROM ticket t"
+        " SELECT t.id, t.customer_id, t.channel, t.stage_id, t.version, t.created_at,"
+        " t.closed_at, t.last_customer_message_at FROM ticket t"
         f" WHERE {where} ORDER BY t.created_at, t.id LIMIT ?"
-        "), moves AS ("
-        " SELECT m.ticket_id, COUNT(*) AS n FROM stage_transition m"
-        " WHERE m.ticket_id IN (SELECT id FROM chunk) GROUP BY m.ticket_id"
         "), chats AS ("
         " SELECT o.customer_id, COUNT(*) AS n FROM ticket o"
         f" WHERE {other_where} AND o.customer_id IN (SELECT customer_id FROM chunk)"
         " GROUP BY o.customer_id"
         ")"
         " SELECT c.id, c.customer_id, c.channel, s.name AS stage, c.created_at, c.closed_at,"
-        " c.last_customer_message_at, COALESCE(m.n, 0) AS transitions, h.n AS chats"
+        " c.last_customer_message_at, c.version AS transitions, h.n AS chats"
         " FROM chunk c JOIN stage s ON s.id = c.stage_id"
-        " LEFT JOIN moves m ON m.ticket_id = c.id"
         " LEFT JOIN chats h ON h.customer_id = c.customer_id"
         " ORDER BY c.created_at, c.id"
     )
@@ -133,19 +135,37 @@ class _Writer(Protocol):
     def writerows(self, rows: Iterable[Iterable[Any]]) -> Any: ...
 
 
+class _LineFeedRows:
+    """Ends each row csv.writer writes with \\n instead of \\r\\n, as COPY ... CSV does.
+
+    The writer is told rows end with \\r\\n so that it quotes every cell holding a \\r or a
+    \\n (with \\n alone it leaves a lone \\r unquoted, and the file would split that row).
+    """
+
+    def __init__(self, file: Any) -> None:
+        self.file = file
+
+    def write(self, row: str) -> Any:
+        if row.endswith("\r\n"):
+            row = row[:-2] + "\n"
+        return self.file.write(row)
+
+
 def csv_writer(file: Any) -> _Writer:
-    return csv.writer(file, lineterminator="\r\n")
+    """Quoting as PostgreSQL's COPY ... CSV does it; lines end with \\n as COPY's do."""
+    return csv.writer(_LineFeedRows(file), lineterminator="\r\n")
 
 
 def _stamp(value: datetime | str | None, zone: ZoneInfo) -> str:
     if value is None:
         return ""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.astimezone(zone).isoformat()
+    return moment.astimezone(zone).isoformat(timespec="microseconds")
 
 
 def csv_rows(rows: Iterable[dict[str, Any]], zone: ZoneInfo) -> Iterator[tuple[Any, ...]]:
-    """CSV cells of report rows: text written by people is neutralised, times are in `zone`."""
+    """CSV cells of report rows: text written by people is neutralised, times are in `zone`
+    with microseconds and offset (2026-03-10T01:30:00.000000+02:00)."""
     for row in rows:
         yield (
             str(row["id"]),

@@ -146,9 +146,13 @@ async def list_reports(actor: Actor, first: int = 20, after: str | None = None) 
     page = base
     if after is not None:
         created_at, report_id = decode_cursor(after)
-        page = page.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=report_id))
+        page = page.filter(
+            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=report_id)
+        )
     rows = await page.order_by("-created_at", "-id").limit(first + 1)
-    return ReportPage(reports=rows[:first], has_next_page=len(rows) > first, total_count=await base.count())
+    return ReportPage(
+        reports=rows[:first], has_next_page=len(rows) > first, total_count=await base.count()
+    )
 
 
 def file_name_for(workspace_id: uuid.UUID, report_id: uuid.UUID) -> str:

@@ -14,6 +14,4 @@ async def generate_reports(services: Services) -> int:
     """Reports generated this pass. On shutdown, a report in progress goes back to PENDING."""
     from worker.runner import stop_requested  # at call time: runner.JOBS imports this module
 
-    return await process_reports(
-        services.desk, services.settings.reports_dir, stop=stop_requested
-    )
+    return await process_reports(services.desk, services.settings.reports_dir, stop=stop_requested)

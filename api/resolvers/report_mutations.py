@@ -25,4 +25,6 @@ class ReportMutations:
                 input.timezone,
             )
         )
-        return ReportPayload(report=None if report is None else Report(model=report), user_errors=errors)
+        return ReportPayload(
+            report=None if report is None else Report(model=report), user_errors=errors
+        )

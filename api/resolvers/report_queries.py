@@ -13,7 +13,9 @@ from desk.errors import DeskError
 @strawberry.type
 class ReportQueries:
     @strawberry.field(description="The workspace's reports, newest first; first <= 100.")
-    async def reports(self, info: Info, first: int = 20, after: str | None = None) -> ReportConnection:
+    async def reports(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> ReportConnection:
         try:
             page = await reports.list_reports(actor_of(info), first, after)
         except DeskError as error:

@@ -104,4 +104,3 @@ class GenerateReportInput:
 class ReportPayload:
     report: Report | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)
-

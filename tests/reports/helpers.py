@@ -18,7 +18,10 @@ REPORT = (
     "completedAt createdBy downloadUrl"
 )
 ERRORS = "userErrors { code field message }"
-TICKET = "id customerId channel createdAt closedAt lastCustomerMessageAt stage { id name } history { id }"
+TICKET = (
+    "id customerId channel createdAt closedAt lastCustomerMessageAt "
+    "stage { id name } history { id }"
+)
 
 
 async def generate_payload(gql: GraphQLClient, **input: Any) -> Any:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ import pytest
 
 from desk.access import Actor
 from desk.clock import ManualClock
+from desk.csv_safety import neutralise
 from desk.events import channel_name
 from desk.report_generation import (
     MAX_ATTEMPTS,
@@ -23,7 +26,7 @@ from desk.report_generation import (
 from desk.reports import request_report
 from desk.service import Desk
 from desk.tickets import create_ticket
-from models import Channel, Report, ReportStatus
+from models import Channel, Report, ReportStatus, Ticket
 from tests.conftest import admin_actor
 
 DAY = date(2026, 1, 5)  # the ManualClock's first day
@@ -90,15 +93,20 @@ async def test_chunks_make_the_same_file_and_publish_progress(
     assert await process_reports(desk, tmp_path / "chunked", chunk_size=2) == 1
 
     whole_file = (tmp_path / "whole" / str(actor.workspace_id) / f"{whole.id}.csv").read_bytes()
-    chunked_file = (tmp_path / "chunked" / str(actor.workspace_id) / f"{chunked.id}.csv").read_bytes()
+    chunked_file = (
+        tmp_path / "chunked" / str(actor.workspace_id) / f"{chunked.id}.csv"
+    ).read_bytes()
     assert chunked_file == whole_file
-    assert whole_file.count(b"\r\n") == 8
+    assert whole_file.count(b"\n") == 8
     channel = channel_name(actor.workspace_id, "reports")
     events = [payload for name, payload in recorder.published if name == channel]
-    assert [e["status"] for e in events] == ["RUNNING"] * 4 + ["READY"]
+    statuses = [e["status"] for e in events]
+    assert statuses[-1] == "READY" and set(statuses[:-1]) == {"RUNNING"}
     progress = [e["progress"] for e in events]
     assert progress == sorted(progress) and progress[0] == 0.0 and progress[-1] == 1.0
-    assert 0 < progress[1] < progress[3] < 1
+    assert any(
+        0 < p < 1 for p in progress
+    )  # per chunk on SQLite, every 2 rows of COPY on PostgreSQL
     done = await Report.get(id=chunked.id)
     assert (done.status, done.row_count, done.attempts) == (ReportStatus.READY, 7, 1)
 
@@ -113,7 +121,7 @@ async def test_a_report_whose_worker_died_is_taken_over(
     assert claim is not None
     dead = ReportRun(desk, claim, reports_dir, chunk_size=2)
     await dead.start()
-    assert await dead.step()  # two rows written, progress recorded...
+    await dead.step()  # rows written, progress recorded...
     dead.close()  # ...and the process dies: its files are closed, nothing else happens
     interrupted = await Report.get(id=report.id)
     assert interrupted.status == ReportStatus.RUNNING and 0 < interrupted.progress < 1
@@ -128,7 +136,7 @@ async def test_a_report_whose_worker_died_is_taken_over(
     assert recovered.progress == 1.0 and recovered.error is None
     assert _files(reports_dir) == [f"{report.id}.csv"]
     content = (reports_dir / str(actor.workspace_id) / f"{report.id}.csv").read_bytes()
-    assert content.count(b"\r\n") == 6
+    assert content.count(b"\n") == 6
 
 
 async def test_a_worker_presumed_dead_stops_when_it_wakes_up(
@@ -214,8 +222,34 @@ async def test_a_stopping_worker_gives_the_report_back(
     assert await process_reports(desk, reports_dir, chunk_size=2, stop=stop) == 1
 
     given_back = await Report.get(id=report.id)
-    assert (given_back.status, given_back.attempts, given_back.progress) == (ReportStatus.PENDING, 0, 0.0)
+    assert (given_back.status, given_back.attempts, given_back.progress) == (
+        ReportStatus.PENDING,
+        0,
+        0.0,
+    )
     assert _files(reports_dir) == []
     assert await process_reports(desk, reports_dir, chunk_size=2) == 1
     done = await Report.get(id=report.id)
     assert (done.status, done.attempts, done.row_count) == (ReportStatus.READY, 1, 5)
+
+
+async def test_both_writers_neutralise_and_quote_the_same_cells(
+    db: str, desk: Desk, clock: ManualClock, reports_dir: Path
+) -> None:
+    """Cells the API refuses today (control characters) may sit in older rows: the file is safe."""
+    actor = await admin_actor(desk)
+    risky = ["\tTAB", "\r=1", "\n@x", "a\nb", 'say "hi", =1', " -1", "=1", "\u3000=1", "plain"]
+    for customer in risky:
+        ticket = await create_ticket(desk, actor, "placeholder", Channel.SMS)
+        await Ticket.filter(id=ticket.id).update(customer_id=customer)
+        clock.advance(1)
+    report = await _report(desk, actor)
+
+    assert await process_reports(desk, reports_dir) == 1
+
+    done = await Report.get(id=report.id)
+    content = (reports_dir / str(done.file_name)).read_bytes().decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(content, newline="")))
+    assert [r["Customer ID"] for r in rows] == [neutralise(c) for c in risky]
+    assert [r["Customer ID"] for r in rows][:3] == ["'\tTAB", "'\r=1", "'\n@x"]
+    assert rows[-2]["Customer ID"] == "\u3000=1"  # only ASCII spaces lead a formula

@@ -11,12 +11,21 @@ from starlette.applications import Starlette
 
 from desk.clock import ManualClock
 from tests.conftest import new_workspace
-from tests.reports.helpers import REPORT, create_ticket, download, generate, generate_payload, report, work
+from tests.reports.helpers import (
+    REPORT,
+    create_ticket,
+    download,
+    generate,
+    generate_payload,
+    report,
+    work,
+)
 from tests.support.graphql import GraphQLClient
 
 HISTORY = (
     "query($first: Int!, $after: String) { reports(first: $first, after: $after) "
-    f"{{ totalCount pageInfo {{ hasNextPage endCursor }} edges {{ cursor node {{ {REPORT} }} }} }} }}"
+    "{ totalCount pageInfo { hasNextPage endCursor } "
+    f"edges {{ cursor node {{ {REPORT} }} }} }} }}"
 )
 
 
@@ -79,8 +88,8 @@ async def test_only_managers_and_admins_generate_but_everyone_reads(
     existing = await generate(gql)
     reader = await _key(gql, role)
     result = await reader.execute(
-        "mutation { generateReport(input: {name: \"x\", startDate: \"2026-01-01\", "
-        "endDate: \"2026-01-02\"}) { report { id } } }"
+        'mutation { generateReport(input: {name: "x", startDate: "2026-01-01", '
+        'endDate: "2026-01-02"}) { report { id } } }'
     )
     assert result.codes == ["FORBIDDEN"]
     data = await reader.ok(HISTORY, {"first": 20})
@@ -96,12 +105,16 @@ async def test_history_is_newest_first_with_filters_and_pages(
         clock.advance(timedelta(minutes=1))
     first = (await gql.ok(HISTORY, {"first": 2}))["reports"]
     assert first["totalCount"] == 5 and first["pageInfo"]["hasNextPage"]
-    rest = (await gql.ok(HISTORY, {"first": 10, "after": first["pageInfo"]["endCursor"]}))["reports"]
+    rest = (await gql.ok(HISTORY, {"first": 10, "after": first["pageInfo"]["endCursor"]}))[
+        "reports"
+    ]
     assert not rest["pageInfo"]["hasNextPage"]
     nodes = [e["node"] for e in first["edges"] + rest["edges"]]
     assert [n["name"] for n in nodes] == [f"report {i}" for i in reversed(range(5))]
     assert nodes[0] == created[-1]
-    assert {(n["channel"], n["status"], n["createdBy"]) for n in nodes} == {("SMS", "PENDING", "admin key")}
+    assert {(n["channel"], n["status"], n["createdBy"]) for n in nodes} == {
+        ("SMS", "PENDING", "admin key")
+    }
     too_many = await gql.execute(HISTORY, {"first": 101})
     assert too_many.codes == ["LIMIT_EXCEEDED"]
 
@@ -126,14 +139,16 @@ async def test_reports_and_downloads_never_cross_workspaces(
     assert foreign.json() == unknown.json() == malformed.json()
     theirs_file = await download(http, other_secret, theirs["id"])
     assert theirs_file.status_code == 200
-    assert theirs_file.content.count(b"\r\n") == 1  # the other store has no tickets: header only
+    assert theirs_file.content.count(b"\n") == 1  # the other store has no tickets: header only
 
 
 async def test_download_needs_a_key_and_a_ready_report(
     app: Starlette, http: httpx.AsyncClient, gql: GraphQLClient
 ) -> None:
     await create_ticket(gql, "alice")
-    created = await generate(gql, name='Q1 "Café" / ventes: <été>', startDate="2026-01-05", endDate="2026-01-05")
+    created = await generate(
+        gql, name='Q1 "Café" / ventes: <été>', startDate="2026-01-05", endDate="2026-01-05"
+    )
 
     not_ready = await download(http, gql.key, created["id"])
     assert not_ready.status_code == 409
@@ -150,5 +165,7 @@ async def test_download_needs_a_key_and_a_ready_report(
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     disposition = response.headers["content-disposition"]
     assert disposition.startswith('attachment; filename="Q1 _Cafe_ _ ventes_ _ete.csv"; ')
-    assert disposition.endswith("filename*=UTF-8''" + quote("Q1 _Café_ _ ventes_ _été_.csv", safe=""))
+    assert disposition.endswith(
+        "filename*=UTF-8''" + quote("Q1 _Café_ _ ventes_ _été_.csv", safe="")
+    )
     assert response.content.startswith(b"Ticket ID,Customer ID,")

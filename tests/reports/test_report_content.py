@@ -117,7 +117,9 @@ async def test_channel_filter_limits_rows_and_chat_counts(
     clock.advance(60)
     also_whatsapp = await create_ticket(gql, "carol", "WHATSAPP")
 
-    rows = await _ready_rows(app, http, gql, startDate="2026-01-05", endDate="2026-01-05", channel="WHATSAPP")
+    rows = await _ready_rows(
+        app, http, gql, startDate="2026-01-05", endDate="2026-01-05", channel="WHATSAPP"
+    )
 
     assert [r["Ticket ID"] for r in rows] == [on_whatsapp["id"], also_whatsapp["id"]]
     assert {r["Channel"] for r in rows} == {"WHATSAPP"}
@@ -125,7 +127,10 @@ async def test_channel_filter_limits_rows_and_chat_counts(
     assert [r["Customer chats in range"] for r in rows] == ["1", "1"]
     everything = await _ready_rows(app, http, gql, startDate="2026-01-05", endDate="2026-01-05")
     assert len(everything) == 3
-    assert {r["Customer ID"]: r["Customer chats in range"] for r in everything} == {"alice": "2", "carol": "1"}
+    assert {r["Customer ID"]: r["Customer chats in range"] for r in everything} == {
+        "alice": "2",
+        "carol": "1",
+    }
 
 
 async def test_dates_are_days_of_the_report_time_zone(
@@ -153,9 +158,9 @@ async def test_dates_are_days_of_the_report_time_zone(
         end_of_tenth["id"],
     ]
     assert [r["Created at"] for r in tenth_there] == [
-        "2026-03-10T00:00:00+02:00",
-        "2026-03-10T01:30:00+02:00",
-        "2026-03-10T23:59:59+02:00",
+        "2026-03-10T00:00:00.000000+02:00",
+        "2026-03-10T01:30:00.000000+02:00",
+        "2026-03-10T23:59:59.000000+02:00",
     ]
     ninth_there = await _ready_rows(
         app, http, gql, startDate="2026-03-09", endDate="2026-03-09", timezone="Africa/Johannesburg"
@@ -187,7 +192,10 @@ async def test_days_follow_daylight_saving_time(
         app, http, gql, startDate="2026-03-29", endDate="2026-03-29", timezone="Europe/Berlin"
     )
     assert [r["Ticket ID"] for r in rows] == [first["id"], last["id"]]
-    assert [r["Created at"] for r in rows] == ["2026-03-29T00:00:00+01:00", "2026-03-29T23:59:59+02:00"]
+    assert [r["Created at"] for r in rows] == [
+        "2026-03-29T00:00:00.000000+01:00",
+        "2026-03-29T23:59:59.000000+02:00",
+    ]
 
 
 async def test_cells_a_spreadsheet_would_run_are_neutralised(
@@ -195,13 +203,13 @@ async def test_cells_a_spreadsheet_would_run_are_neutralised(
 ) -> None:
     risky_stage = await _create_stage(gql, "@SUM(A1)")
     customers = [
-        "=HYPERLINK(\"http://evil.example\",\"x\")",
+        '=HYPERLINK("http://evil.example","x")',
         "+1 555 0100",
         "-2+3",
         "@cmd",
         " =1+1",
         "\uff1d1+1",
-        "plain, \"quoted\"; a-b=c",
+        'plain, "quoted"; a-b=c',
     ]
     for customer in customers:
         ticket = await create_ticket(gql, customer)
@@ -217,6 +225,50 @@ async def test_cells_a_spreadsheet_would_run_are_neutralised(
         "'@cmd",
         "' =1+1",
         "'\uff1d1+1",
-        "plain, \"quoted\"; a-b=c",
+        'plain, "quoted"; a-b=c',
     ]
     assert {r["Stage"] for r in rows} == {"'@SUM(A1)"}
+
+
+async def test_transitions_count_every_kind_of_move(
+    app: Starlette, http: httpx.AsyncClient, gql: GraphQLClient, clock: ManualClock
+) -> None:
+    stages = await stage_ids(gql)
+    doomed = await _create_stage(gql, "Doomed")
+    first = await create_ticket(gql, "alice")
+    second = await create_ticket(gql, "bob")
+    until = (clock.now() + timedelta(days=1)).isoformat()
+    for _ in range(2):  # the second snooze only changes the wake time: no transition
+        payload = await gql.mutate(
+            "mutation($input: SnoozeTicketInput!) { snoozeTicket(input: $input) "
+            f"{{ ticket {{ id }} {ERRORS} }} }}",
+            {"input": {"ticketId": first["id"], "until": until}},
+        )
+        assert payload["userErrors"] == [], payload
+    await change_stage(gql, first["id"], stages["Open"])
+    bulk = await gql.mutate(
+        "mutation($input: BulkChangeStageInput!) { bulkChangeStage(input: $input) "
+        f"{{ moved {{ id }} {ERRORS} }} }}",
+        {"input": {"ticketIds": [first["id"], second["id"]], "stageId": doomed}},
+    )
+    assert len(bulk["moved"]) == 2
+    deleted = await gql.mutate(
+        "mutation($input: DeleteStageInput!) { deleteStage(input: $input) "
+        f"{{ movedTicketCount {ERRORS} }} }}",
+        {"input": {"id": doomed}},
+    )
+    assert deleted["movedTicketCount"] == 2
+    await change_stage(gql, second["id"], stages["Closed"])
+    reopened = await gql.mutate(
+        "mutation($input: ReopenTicketInput!) { reopenTicket(input: $input) "
+        f"{{ ticket {{ id }} {ERRORS} }} }}",
+        {"input": {"ticketId": second["id"]}},
+    )
+    assert reopened["userErrors"] == []
+
+    rows = await _ready_rows(app, http, gql, startDate="2026-01-05", endDate="2026-01-05")
+
+    shown = await tickets(gql)
+    counts = {r["Ticket ID"]: int(r["Transitions"]) for r in rows}
+    assert counts == {ticket_id: len(shown[ticket_id]["history"]) for ticket_id in counts}
+    assert counts == {first["id"]: 5, second["id"]: 5}

@@ -64,9 +64,9 @@ class GraphQLWebSocket:
     async def send(self, message: dict[str, Any]) -> None:
         await self.connection.send(json.dumps(message))
 
-    async def receive(self, timeout: float = 5.0) -> dict[str, Any]:
+    async def receive(self, seconds: float = 5.0) -> dict[str, Any]:
         """The next message other than ping/pong."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(seconds):
             while True:
                 message: dict[str, Any] = json.loads(await self.connection.recv())
                 if message["type"] == "ping":
@@ -86,10 +86,12 @@ class GraphQLWebSocket:
         )
         return operation_id
 
-    async def results(self, operation_id: str, timeout: float = 5.0) -> AsyncIterator[dict[str, Any]]:
+    async def results(
+        self, operation_id: str, seconds: float = 5.0
+    ) -> AsyncIterator[dict[str, Any]]:
         """Every `next` payload of the operation until `complete`; an `error` fails the test."""
         while True:
-            message = await self.receive(timeout)
+            message = await self.receive(seconds)
             if message.get("id") != operation_id:
                 continue
             if message["type"] == "complete":
