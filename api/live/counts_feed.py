@@ -72,16 +72,18 @@ class Watcher:
     The first snapshot comes from a read that started after the watcher joined.
     """
 
-    __slots__ = ("_feed", "_last", "_min_generation", "_wake")
+    __slots__ = ("_feed", "_last", "_min_generation", "_waiter")
 
     def __init__(self, feed: WorkspaceFeed, min_generation: int) -> None:
         self._feed = feed
         self._min_generation = min_generation
         self._last: Snapshot | None = None
-        self._wake = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None
 
     def notify(self) -> None:
-        self._wake.set()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def __aiter__(self) -> Watcher:
         return self
@@ -98,8 +100,12 @@ class Watcher:
                 return latest
             if self._feed.ended:
                 raise StopAsyncIteration
-            self._wake.clear()
-            await self._wake.wait()
+            # a bare future, not an Event: a thousand of these are set per snapshot
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
 
 
 class WorkspaceFeed:

@@ -67,7 +67,7 @@ class SharedResultsExecutor(StrawberryGraphQLCoreExecutionContext):
         if found is not None and found[0] is self.operation:
             shared = found[1]
             return self._await_shared(shared) if isinstance(shared, asyncio.Future) else shared
-        result = super().execute_operation(serially)
+        result: Any = super().execute_operation(serially)
         if not self.is_awaitable(result):
             if not result.errors:
                 results[key] = (self.operation, result)
@@ -84,7 +84,7 @@ class SharedResultsExecutor(StrawberryGraphQLCoreExecutionContext):
             if not pending.cancelled() or (task is not None and task.cancelling()):
                 raise
         # the subscriber computing the shared result failed or left: compute our own
-        result = super().execute_operation(False)
+        result: Any = super().execute_operation(False)
         return await result if self.is_awaitable(result) else result  # type: ignore[no-any-return]
 
 
