@@ -147,7 +147,8 @@ async def update_stage(desk: Desk, actor: Actor, stage_id: str, change: StageCha
                     ["id"],
                 )
             return stage
-        if clean is not None and clean != stage.name:
+        renamed = clean is not None and clean != stage.name
+        if clean is not None and renamed:
             await _check_unique_name(actor.workspace_id, clean, stage.id)
             stage.name = clean
             stage.name_key = clean.lower()
@@ -162,6 +163,8 @@ async def update_stage(desk: Desk, actor: Actor, stage_id: str, change: StageCha
             await _renumber(actor.workspace_id, stage, change.position)
         if flag_changed:
             await _reschedule_stage(desk, workspace, stage)
+        if renamed or change.position is not None:
+            await apply_changes(actor.workspace_id, Counter(), batch)  # the counts show names and order
         batch.add(actor.workspace_id, TOPIC_STAGES, {"stageId": str(stage.id), "change": "updated"})
     await stage.refresh_from_db()
     return stage

@@ -65,7 +65,7 @@ async def hold_for_moves(workspace_id: uuid.UUID) -> None:
 class SettingsChange:
     auto_close_enabled: bool | None = None
     auto_close_period: timedelta | None = None
-    auto_close_period_by_channel: dict[Channel, timedelta] | None = None
+    auto_close_period_by_channel: list[tuple[Channel, timedelta]] | None = None  # replaces the list
     closed_reply_policy: ClosedReplyPolicy | None = None
 
 
@@ -81,8 +81,14 @@ async def update_settings(desk: Desk, actor: Actor, change: SettingsChange) -> W
     by_channel: dict[str, int] | None = None
     if change.auto_close_period_by_channel is not None:
         by_channel = {}
-        for index, (channel, period) in enumerate(change.auto_close_period_by_channel.items()):
+        for index, (channel, period) in enumerate(change.auto_close_period_by_channel):
             validate_period(period, ["autoClosePeriodByChannel", str(index), "period"])
+            if channel.value in by_channel:
+                raise DeskError(
+                    ErrorCode.VALIDATION,
+                    f"{channel.value} is listed twice: give each channel one period",
+                    ["autoClosePeriodByChannel", str(index), "channel"],
+                )
             by_channel[channel.value] = int(period.total_seconds())
     async with desk.transaction():
         workspace = await Workspace.select_for_update().get(id=actor.workspace_id)

@@ -54,7 +54,7 @@ class AdminMutations:
         desk = info.context.services.desk
         by_channel = None
         if input.auto_close_period_by_channel is not None:
-            by_channel = {item.channel: item.period for item in input.auto_close_period_by_channel}
+            by_channel = [(item.channel, item.period) for item in input.auto_close_period_by_channel]
         change = workspaces.SettingsChange(
             auto_close_enabled=input.auto_close_enabled,
             auto_close_period=input.auto_close_period,

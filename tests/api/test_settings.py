@@ -95,3 +95,17 @@ async def test_months_years_and_garbage_durations_are_refused(api: Api) -> None:
     )
     assert "months" in months.errors[0]["message"]
     assert await api.snapshot() == before
+
+
+async def test_a_channel_listed_twice_is_refused(api: Api) -> None:
+    before = await api.snapshot()
+    payload = await api.update_settings(
+        autoClosePeriodByChannel=[
+            {"channel": "SMS", "period": "P1D"},
+            {"channel": "SMS", "period": "P2D"},
+        ]
+    )
+    assert payload["settings"] is None
+    assert problems(payload) == [("VALIDATION", ["autoClosePeriodByChannel", "1", "channel"])]
+    assert await api.settings() == DEFAULTS
+    assert await api.snapshot() == before

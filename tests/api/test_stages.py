@@ -255,3 +255,17 @@ async def test_ticket_count_follows_the_tickets(api: Api) -> None:
     await api.create_ticket(customerId="open")
     counts = {s["name"]: s["ticketCount"] for s in await api.stages()}
     assert counts == {"Open": 1, "Closed": 0, "Snoozed": 0, "Auto closed": 0, "Assigned": 3}
+
+
+async def test_stage_changes_that_show_in_the_counts_bump_their_version(api: Api) -> None:
+    version = await api.version()
+    stage = await api.create_stage("Assigned")
+    assert await api.version() == version + 1
+    await api.update_stage(stage["id"], name="Assigned to me")
+    assert await api.version() == version + 2
+    await api.create_stage("Pending")
+    await api.update_stage(stage["id"], position=5)
+    assert await api.version() == version + 4
+    await api.update_stage(stage["id"], autoClose=False)
+    await api.update_stage(stage["id"], name="Assigned to me")
+    assert await api.version() == version + 4

@@ -158,7 +158,7 @@ async def test_each_channel_closes_after_its_own_period(
     await update_settings(
         desk,
         actor,
-        SettingsChange(auto_close_period_by_channel={Channel.WHATSAPP: timedelta(hours=1)}),
+        SettingsChange(auto_close_period_by_channel=[(Channel.WHATSAPP, timedelta(hours=1))]),
     )
     created = clock.now()
     whatsapp = await new_ticket(desk, actor, Channel.WHATSAPP)
