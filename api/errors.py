@@ -9,10 +9,12 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from desk.errors import DeskError, Forbidden
+from desk.health import is_database_outage
 
 logger = logging.getLogger("ticket_stages.api")
 
 INTERNAL_MESSAGE = "Internal server error"
+UNAVAILABLE_MESSAGE = "The service is briefly unavailable: retry shortly"
 
 
 def _meant_for_the_client(error: GraphQLError) -> bool:
@@ -46,6 +48,18 @@ def shape_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
             nodes=error.nodes,
             path=error.path,
             extensions={"code": original.code.value, "field": original.field},
+        )
+    if original is not None and is_database_outage(original):
+        logger.warning(
+            "database unreachable during a GraphQL operation: %s",
+            type(original).__name__,
+            extra={"request_id": request_id, "path": error.path},
+        )
+        return GraphQLError(
+            UNAVAILABLE_MESSAGE,
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "UNAVAILABLE", "requestId": request_id},
         )
     logger.error(
         "unexpected error in GraphQL operation",

@@ -3,7 +3,7 @@
 The real app (create_app) runs on a private PostgreSQL server while workers issue mutations
 in a loop. The server is shut down (fast, as ``pg_ctl restart -m fast`` does) or killed, left
 down for a moment and started again. Every request must end within a few seconds, either as
-it should or as a clean failure (a masked INTERNAL GraphQL error, or HTTP 503) that shows no
+it should or as a clean failure (a GraphQL error coded UNAVAILABLE or a masked INTERNAL one, or HTTP 503) that shows no
 driver or SQL text; after the restart the app serves again by itself, and the database holds
 nothing half-written: counters equal the tickets, versions equal the transitions. The
 background worker runs in the same process throughout and still closes what falls due.
@@ -100,13 +100,18 @@ def classify(response: httpx.Response) -> tuple[str, str]:
         return "ok", ""
     error_codes = {(e.get("extensions") or {}).get("code") for e in errors}
     messages = {e.get("message") for e in errors}
+    clean = {
+        "UNAVAILABLE": "The service is briefly unavailable: retry shortly",
+        "INTERNAL": "Internal server error",
+    }
     if (
-        error_codes != {"INTERNAL"}
-        or messages != {"Internal server error"}
+        len(error_codes) != 1
+        or (code := error_codes.pop()) not in clean
+        or messages != {clean[code]}
         or _leaks(json.dumps(body))
     ):
         return "bad", f"unclean error: {json.dumps(body)[:400]}"
-    return "internal", ""
+    return ("unavailable" if code == "UNAVAILABLE" else "internal"), ""
 
 
 def _leaks(text: str) -> bool:
