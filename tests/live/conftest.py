@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from api.app import create_app
 from desk.clock import ManualClock
 from tests.conftest import new_workspace
-from tests.live.wsclient import serve
+from tests.support.ws import serve
 from tests.support.graphql import GraphQLClient
 from tests.support.redis_server import RedisServer, answers_ping
 from ticket_stages.settings import Settings

@@ -1,4 +1,4 @@
-"""The app served by uvicorn on a free port, and a graphql-transport-ws client for the tests."""
+"""A graphql-transport-ws client for the live tests (the app is served by tests.support.ws.serve)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,10 @@ import asyncio
 import contextlib
 import itertools
 import json
-import socket
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
-import uvicorn
-from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
@@ -20,29 +17,6 @@ from websockets.typing import Subprotocol
 PROTOCOL = Subprotocol("graphql-transport-ws")
 
 COUNTS = "version total channel counts { stage { id name } count }"
-
-
-@contextlib.asynccontextmanager
-async def serve(app: Starlette) -> AsyncIterator[str]:
-    """Serve `app` (its lifespan already open) on a free port; yields "ws://127.0.0.1:PORT"."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="off", log_level="warning", ws="websockets-sansio")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        async with asyncio.timeout(5):
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.005)
-        yield f"ws://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 class LiveSocket:
