@@ -27,9 +27,10 @@ async def lock_due_rows(
 ) -> list[LockedRow]:
     """The first `limit` tickets matching `where`, locked for this transaction.
 
-    On PostgreSQL rows locked by another transaction are skipped (another sweeper or an agent
-    has them), and a row changed since the statement began is re-checked against `where`.
-    SQLite serialises transactions, so there the plain read is already exclusive.
+    On PostgreSQL their workspaces are share-locked first (see _hold_workspaces); rows locked
+    by another transaction are skipped (another sweeper or an agent has them), and a row
+    changed since the statement began is re-checked against `where`. SQLite serialises
+    transactions, so there the plain read is already exclusive.
     """
     if not is_postgres():
         records = await fetch(

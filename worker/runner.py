@@ -71,6 +71,8 @@ async def run_background(services: Services, jobs: Sequence[tuple[str, Job]] | N
                 stop.set()
                 await _let_finish(current)
                 raise
+            except Exception:  # run_pass contains its jobs' errors: this is a bug, keep going
+                logger.exception("background pass %d failed", passes, extra={"pass": passes})
             await asyncio.sleep(services.settings.sweep_interval)
     finally:
         _stop_event.reset(token)
