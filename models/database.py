@@ -57,7 +57,13 @@ def tortoise_config(database_url: str, *, pool_size: int = 20) -> dict[str, Any]
         path = database_url.split("://", 1)[1]
         connection = {
             "engine": "tortoise.backends.sqlite",
-            "credentials": {"file_path": path, "journal_mode": "WAL", "foreign_keys": "ON"},
+            "credentials": {
+                "file_path": path,
+                "journal_mode": "WAL",
+                "foreign_keys": "ON",
+                # a second process (serve --no-worker beside a worker) waits for the lock
+                "busy_timeout": 5000,
+            },
         }
     # Tortoise caches compiled INSERTs by connection name, not by dialect: naming the connection
     # after its dialect keeps SQLite and PostgreSQL apart when both are used in one process.

@@ -1,8 +1,9 @@
-"""The background loop: every job once per pass, a pass every `sweep_interval` seconds.
+"""The background loops: lanes of jobs, each lane a pass of its jobs every interval.
 
-Supervised: a job that fails is logged with its context and counted, and the loop goes on.
-Shutdown is graceful: cancelling the loop asks the running job to stop after its batch in
-flight, waits for that batch to commit (and publish) or roll back, and only then ends.
+Lanes run side by side, so a long report never delays an auto-close or a wake. Supervised: a
+job that fails is logged with its context and counted, and its lane goes on. Shutdown is
+graceful: cancelling asks the running jobs to stop after their batch in flight, waits for those
+batches to commit (and publish) or roll back, and only then ends.
 """
 
 from __future__ import annotations
@@ -44,38 +45,60 @@ async def auto_close(services: Services) -> int:
     return await auto_close_due(services.desk, stop=stop_requested)
 
 
-# Every background job, run in this order once per pass. Add one with one line:
-# (name for logs and metrics, async callable(services) returning how many things it did).
-JOBS: list[tuple[str, Job]] = [
+# The background jobs by lane; a lane runs its jobs in this order once per pass. Add one with
+# one line: (name for logs and metrics, async callable(services) returning how many it did).
+SWEEPS: list[tuple[str, Job]] = [
     ("snooze_wake", snooze_wake),
     ("auto_close", auto_close),
-    ("reports", generate_reports),
 ]
+REPORTS: list[tuple[str, Job]] = [("reports", generate_reports)]
+JOBS: list[tuple[str, Job]] = SWEEPS + REPORTS
+Lane = tuple[Sequence[tuple[str, Job]], float]  # jobs, seconds between passes
+# a report asked for should start within seconds, whatever the sweep interval
+REPORTS_INTERVAL_CAP = 2.0
 
 
-async def run_background(services: Services, jobs: Sequence[tuple[str, Job]] | None = None) -> None:
-    """Run passes until cancelled; a cancellation lets the batch in flight finish first."""
+def _lanes(services: Services) -> list[Lane]:
+    interval = services.settings.sweep_interval
+    return [(SWEEPS, interval), (REPORTS, min(interval, REPORTS_INTERVAL_CAP))]
+
+
+async def run_background(
+    services: Services,
+    jobs: Sequence[tuple[str, Job]] | None = None,
+    *,
+    lanes: Sequence[Lane] | None = None,
+) -> None:
+    """Run every lane (or the given jobs as one lane) until cancelled; a cancellation lets the
+    batches in flight finish first."""
     stop = asyncio.Event()
-    token = _stop_event.set(stop)  # copied into the context of each pass task
+    token = _stop_event.set(stop)  # copied into the context of each lane and pass task
+    if lanes is None:
+        lanes = _lanes(services) if jobs is None else [(jobs, services.settings.sweep_interval)]
     try:
-        passes = 0
-        while True:
-            passes += 1
-            current = asyncio.create_task(
-                run_pass(services, JOBS if jobs is None else jobs, passes),
-                name=f"worker-pass-{passes}",
-            )
-            try:
-                await asyncio.shield(current)
-            except asyncio.CancelledError:
-                stop.set()
-                await _let_finish(current)
-                raise
-            except Exception:  # run_pass contains its jobs' errors: this is a bug, keep going
-                logger.exception("background pass %d failed", passes, extra={"pass": passes})
-            await asyncio.sleep(services.settings.sweep_interval)
+        async with asyncio.TaskGroup() as group:
+            for lane_jobs, interval in lanes:
+                group.create_task(_run_lane(services, lane_jobs, interval, stop))
     finally:
         _stop_event.reset(token)
+
+
+async def _run_lane(
+    services: Services, jobs: Sequence[tuple[str, Job]], interval: float, stop: asyncio.Event
+) -> None:
+    passes = 0
+    while True:
+        passes += 1
+        current = asyncio.create_task(run_pass(services, jobs, passes), name=f"worker-pass-{passes}")
+        try:
+            await asyncio.shield(current)
+        except asyncio.CancelledError:
+            stop.set()
+            await _let_finish(current)
+            raise
+        except Exception:  # run_pass contains its jobs' errors: this is a bug, keep going
+            logger.exception("background pass %d failed", passes, extra={"pass": passes})
+        await asyncio.sleep(interval)
 
 
 async def run_pass(services: Services, jobs: Sequence[tuple[str, Job]], number: int = 0) -> None:

@@ -186,3 +186,44 @@ async def test_shutdown_waits_for_a_transaction_in_flight(services: Services) ->
     await stop(runner)
     done = await Ticket.get(id=ticket.id)
     assert (done.subject, done.customer_id) == ("first half", "second half")
+
+
+async def test_a_long_report_does_not_hold_up_auto_close(
+    services: Services, clock: ManualClock
+) -> None:
+    from worker.runner import SWEEPS
+
+    release = asyncio.Event()
+
+    async def long_report(services: Services) -> int:
+        await release.wait()
+        return 1
+
+    actor = await admin_actor(services.desk)
+    ticket = await tickets.create_ticket(services.desk, actor, "customer-1", Channel.SMS)
+    clock.advance(timedelta(days=4))
+    runner = asyncio.create_task(
+        run_background(services, lanes=[([("reports", long_report)], 0.02), (SWEEPS, 0.02)])
+    )
+    try:
+
+        async def closed() -> bool:
+            return (await Ticket.get(id=ticket.id)).stage_kind is StageKind.AUTO_CLOSED
+
+        await eventually(closed)
+        assert not release.is_set()
+    finally:
+        release.set()
+        await stop(runner)
+
+
+def test_reports_run_in_their_own_lane_and_start_within_seconds(services: Services) -> None:
+    from worker.runner import REPORTS, SWEEPS, _lanes
+
+    slow = Services(
+        settings=services.settings.with_(sweep_interval=30.0),
+        desk=services.desk,
+        bus=services.bus,
+        metrics=services.metrics,
+    )
+    assert _lanes(slow) == [(SWEEPS, 30.0), (REPORTS, 2.0)]
