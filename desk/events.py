@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from subscriptions.channels import workspace_channel
 
 
 class Publisher(Protocol):
@@ -23,9 +26,9 @@ TOPIC_KEYS = "keys"
 TOPIC_STAGES = "stages"
 
 
+@functools.lru_cache(maxsize=4096)
 def channel_name(workspace_id: uuid.UUID | str, topic: str) -> str:
-    from subscriptions.channels import workspace_channel
-
+    """The bus channel of a workspace's topic (cached: a sweep publishes thousands at once)."""
     return workspace_channel(str(workspace_id), topic)
 
 
