@@ -67,12 +67,16 @@ async def tickets(
         created = START + timedelta(seconds=n * 13)
         stage = open_id
         at = created
-        transition_rows.append((uuid.UUID(workspace.id), ticket_id, channel, None, uuid.UUID(open_id), "CREATED", "bench", at))
+        transition_rows.append(
+            (uuid.UUID(workspace.id), ticket_id, channel, None, uuid.UUID(open_id), "CREATED", "bench", at, None)
+        )
         for _ in range(transitions_per_ticket - 1):
             target = rng.choice([s for s in movable if s != stage])
-            at = at + timedelta(minutes=rng.randint(1, 600))
+            stay = timedelta(minutes=rng.randint(1, 600))
+            at = at + stay
             transition_rows.append(
-                (uuid.UUID(workspace.id), ticket_id, channel, uuid.UUID(stage), uuid.UUID(target), "MANUAL", "bench", at)
+                (uuid.UUID(workspace.id), ticket_id, channel, uuid.UUID(stage), uuid.UUID(target), "MANUAL", "bench", at,
+                 stay // timedelta(microseconds=1))
             )
             stage = target
         kind = workspace.kinds[stage]
@@ -82,7 +86,7 @@ async def tickets(
         ticket_rows.append(
             (ticket_id, uuid.UUID(workspace.id), f"customer-{n % max(1, count // 3)}", channel, f"Order #{n}",
              uuid.UUID(stage), kind, transitions_per_ticket, created, at, None, at, anchor, due, None, False, True,
-             closed)
+             closed, at)
         )
     conn = await asyncpg.connect(pg_dsn(database_url))
     try:
@@ -93,13 +97,16 @@ async def tickets(
                 "id", "workspace_id", "customer_id", "channel", "subject", "stage_id", "stage_kind", "version",
                 "created_at", "updated_at", "last_customer_message_at", "period_started_at",
                 "auto_close_anchor_us", "auto_close_due_us", "snoozed_until", "snoozed_until_reply",
-                "wake_on_customer_reply", "closed_at",
+                "wake_on_customer_reply", "closed_at", "stage_entered_at",
             ],
         )
         await conn.copy_records_to_table(
             "stage_transition",
             records=transition_rows,
-            columns=["workspace_id", "ticket_id", "channel", "from_stage_id", "to_stage_id", "source", "actor", "at"],
+            columns=[
+                "workspace_id", "ticket_id", "channel", "from_stage_id", "to_stage_id", "source", "actor", "at",
+                "stay_us",
+            ],
         )
         await recount(conn, workspace.id)
         await conn.execute("ANALYZE")
@@ -121,3 +128,13 @@ async def recount(conn: asyncpg.Connection, workspace_id: str) -> None:
         uuid.UUID(workspace_id),
     )
     await conn.execute("UPDATE workspace SET counts_version = counts_version + 1 WHERE id = $1", uuid.UUID(workspace_id))
+
+
+async def settle(database_url: str) -> None:
+    """Vacuum and checkpoint after a bulk load, so measurements do not meet that work."""
+    conn = await asyncpg.connect(pg_dsn(database_url))
+    try:
+        await conn.execute("VACUUM ANALYZE")
+        await conn.execute("CHECKPOINT")
+    finally:
+        await conn.close()

@@ -7,9 +7,11 @@ That is one set-based aggregate (no per-ticket "latest transition" search). When
 is cheaper to walk back from the live counters instead: counts(T) = counters - net flow after T,
 read by one statement so both sides see the same committed state.
 
-Time in stage: each transition out of a stage (an exit) is paired with the transition that
-brought the ticket in (the ticket's previous transition, by id); the percentiles are picked by
-window functions in SQL, so only a few rows per stage leave the database.
+Time in stage: each transition out of a stage (an exit) carries the time the ticket spent in
+that stage (stay_us, stored when the transition was written), so the window's exits are read
+by the (workspace_id, at) index with no pairing. PostgreSQL aggregates them per stage
+(percentile_cont), SQLite ranks them with window functions: a few rows per stage leave the
+database.
 """
 
 from __future__ import annotations
@@ -178,49 +180,71 @@ class StageDurationView:
     p90_seconds: float | None
 
 
-def _seconds_between(later: str, earlier: str) -> str:
-    if is_postgres():
-        return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
-    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
+_US_PER_SECOND = 1_000_000
+
+# (exits, average, median, p90) of one stage, in microseconds
+DurationStats = tuple[int, float, float, float]
 
 
-def _duration_sql(channel: Channel | None, params: list[object]) -> str:
+def _exits_where(channel: Channel | None, params: list[object]) -> str:
+    """The window's exits with their stored stays, by the (workspace_id[, channel], at) index."""
     channel_filter = ""
     if channel is not None:
         params.append(channel.value)
-        channel_filter = " AND channel = ?"  # a ticket never changes channel
-    # Inside the window a stay's entry is the ticket's previous transition in the window (a
-    # window function, no look-up); only each ticket's first transition in the window needs
-    # its entry looked up before the window, by the (ticket_id, id) index.
-    looked_up = (
-        "(SELECT p.at FROM stage_transition p WHERE p.ticket_id = w.ticket_id AND p.id < w.id "
-        "ORDER BY p.id DESC LIMIT 1)"
+        channel_filter = " AND channel = ?"
+    return (
+        f"workspace_id = ? AND at >= ? AND at <= ?{channel_filter}"
+        " AND from_stage_id IS NOT NULL AND stay_us IS NOT NULL"
     )
+
+
+async def _stats_postgres(params: list[object], where: str) -> dict[uuid.UUID, DurationStats]:
+    # one aggregate per stage; percentile_cont interpolates as _percentile does
+    rows = await fetch(
+        "SELECT from_stage_id AS stage_id, COUNT(*) AS n, AVG(stay_us) AS average,"
+        " percentile_cont(0.5) WITHIN GROUP (ORDER BY stay_us) AS median,"
+        " percentile_cont(0.9) WITHIN GROUP (ORDER BY stay_us) AS p90"
+        f" FROM stage_transition WHERE {where} GROUP BY from_stage_id",
+        *params,
+    )
+    return {
+        row["stage_id"]: (
+            int(row["n"]), float(row["average"]), float(row["median"]), float(row["p90"])
+        )
+        for row in rows
+    }
+
+
+async def _stats_sqlite(params: list[object], where: str) -> dict[uuid.UUID, DurationStats]:
     # k: 0-based rank of the lower neighbour of each percentile, (n - 1) * p, exact in
     # integers; the rows at k and k + 1 are enough to interpolate.
-    return (
-        "WITH windowed AS MATERIALIZED ("
-        " SELECT ticket_id, id, at, from_stage_id,"
-        " LAG(at) OVER (PARTITION BY ticket_id ORDER BY id) AS previous_at,"
-        " ROW_NUMBER() OVER (PARTITION BY ticket_id ORDER BY id) AS nth"
-        " FROM stage_transition WHERE workspace_id = ? AND at >= ? AND at <= ?"
-        f"{channel_filter}"
-        "), stays AS MATERIALIZED ("
-        " SELECT from_stage_id AS stage_id, at AS left_at,"
-        f" CASE WHEN nth = 1 THEN {looked_up} ELSE previous_at END AS entered_at"
-        " FROM windowed w WHERE from_stage_id IS NOT NULL"
-        "), durations AS MATERIALIZED ("
-        f" SELECT stage_id, {_seconds_between('left_at', 'entered_at')} AS seconds FROM stays"
-        "), ranked AS ("
-        " SELECT stage_id, seconds,"
-        " ROW_NUMBER() OVER (PARTITION BY stage_id ORDER BY seconds) - 1 AS k,"
-        " COUNT(*) OVER (PARTITION BY stage_id) AS n,"
-        " AVG(seconds) OVER (PARTITION BY stage_id) AS average"
-        " FROM durations"
+    rows = await fetch(
+        "WITH ranked AS ("
+        " SELECT from_stage_id AS stage_id, stay_us,"
+        " ROW_NUMBER() OVER (PARTITION BY from_stage_id ORDER BY stay_us) - 1 AS k,"
+        " COUNT(*) OVER (PARTITION BY from_stage_id) AS n,"
+        " AVG(stay_us) OVER (PARTITION BY from_stage_id) AS average"
+        f" FROM stage_transition WHERE {where}"
         ")"
-        " SELECT stage_id, seconds, k, n, average FROM ranked"
-        " WHERE k IN ((n - 1) * 5 / 10, (n - 1) * 5 / 10 + 1, (n - 1) * 9 / 10, (n - 1) * 9 / 10 + 1)"
+        " SELECT stage_id, stay_us, k, n, average FROM ranked"
+        " WHERE k IN ((n - 1) * 5 / 10, (n - 1) * 5 / 10 + 1, (n - 1) * 9 / 10, (n - 1) * 9 / 10 + 1)",
+        *params,
     )
+    ranked: dict[uuid.UUID, dict[int, float]] = defaultdict(dict)
+    summary: dict[uuid.UUID, tuple[int, float]] = {}
+    for row in rows:
+        stage_id = uuid.UUID(str(row["stage_id"]))
+        ranked[stage_id][int(row["k"])] = float(row["stay_us"])
+        summary[stage_id] = (int(row["n"]), float(row["average"]))
+    return {
+        stage_id: (
+            n,
+            average,
+            _percentile(ranked[stage_id], n, 5),
+            _percentile(ranked[stage_id], n, 9),
+        )
+        for stage_id, (n, average) in summary.items()
+    }
 
 
 def _percentile(ranked: dict[int, float], n: int, tenths: int) -> float:
@@ -243,14 +267,9 @@ async def durations_between(
     if end - start > MAX_DURATION_WINDOW:
         raise invalid(f"the window is at most {MAX_DURATION_WINDOW.days} days", "to")
     params: list[object] = [workspace_id, start, end]
-    rows = await fetch(_duration_sql(channel, params), *params)
-    ranked: dict[uuid.UUID, dict[int, float]] = defaultdict(dict)
-    summary: dict[uuid.UUID, tuple[int, float]] = {}
-    for row in rows:
-        stage_id = _as_uuid(row["stage_id"])
-        assert stage_id is not None
-        ranked[stage_id][int(row["k"])] = float(row["seconds"])  # type: ignore[arg-type]
-        summary[stage_id] = (int(row["n"]), float(row["average"]))  # type: ignore[arg-type]
+    where = _exits_where(channel, params)
+    stats_of = _stats_postgres if is_postgres() else _stats_sqlite
+    summary = await stats_of(params, where)
     stages = (
         await Stage.filter(workspace_id=workspace_id)
         .filter(Q(id__in=list(summary)) | Q(deleted_at__isnull=True))
@@ -261,14 +280,14 @@ async def durations_between(
         if stage.id not in summary:
             views.append(StageDurationView(stage, 0, None, None, None))
             continue
-        n, average = summary[stage.id]
+        n, average, median, p90 = summary[stage.id]
         views.append(
             StageDurationView(
                 stage=stage,
                 exits=n,
-                average_seconds=average,
-                median_seconds=_percentile(ranked[stage.id], n, 5),
-                p90_seconds=_percentile(ranked[stage.id], n, 9),
+                average_seconds=average / _US_PER_SECOND,
+                median_seconds=median / _US_PER_SECOND,
+                p90_seconds=p90 / _US_PER_SECOND,
             )
         )
     return views

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from desk.access import SYSTEM_ACTOR_NAME
+from desk.clock import to_us
 from desk.counters import CountKey, apply_changes
 from desk.events import TOPIC_CHANGES, EventBatch
 from desk.rules import auto_close_eligible, is_closed, period_for, schedule_auto_close
@@ -34,6 +35,7 @@ _MOVED_FIELDS = [
     "snoozed_until_reply",
     "wake_on_customer_reply",
     "closed_at",
+    "stage_entered_at",
 ]
 
 
@@ -93,6 +95,7 @@ def apply_move(
     )
     ticket.stage_id = target.id
     ticket.stage_kind = target.kind
+    ticket.stage_entered_at = now
     ticket.version += 1
     ticket.updated_at = now
     ticket.period_started_at = schedule.period_started_at
@@ -110,6 +113,11 @@ def apply_move(
         ticket.closed_at = now
     else:
         ticket.closed_at = None
+
+
+def stay_us(entered_at: datetime | None, now: datetime) -> int | None:
+    """Microseconds from entering a stage to leaving it (None when the entry is unknown)."""
+    return None if entered_at is None else to_us(now) - to_us(entered_at)
 
 
 def change_event(ticket: Ticket, transition: StageTransition) -> dict[str, object]:
@@ -163,6 +171,7 @@ async def move_one(
 ) -> StageTransition:
     """Move one locked ticket: ticket row, transition and counters in the caller's transaction."""
     from_stage_id = ticket.stage_id
+    stay = stay_us(ticket.stage_entered_at, now)
     apply_move(ticket, target, now, policy, snooze=snooze, fresh_period=fresh_period)
     await ticket.save(update_fields=_MOVED_FIELDS)
     transition = await StageTransition.create(
@@ -174,6 +183,7 @@ async def move_one(
         source=source,
         actor=actor_name,
         at=now,
+        stay_us=stay,
     )
     deltas: Counter[CountKey] = Counter()
     deltas[(from_stage_id, ticket.channel.value)] -= 1
@@ -219,6 +229,7 @@ async def move_many(
                 source=ticket_source,
                 actor=actor_name,
                 at=now,
+                stay_us=stay_us(ticket.stage_entered_at, now),
             )
         )
         apply_move(ticket, target, now, policy)
@@ -258,6 +269,7 @@ class LockedRow:
     period_started_at: datetime
     last_customer_message_at: datetime | None
     auto_close_anchor_us: int | None
+    stage_entered_at: datetime | None
 
 
 @dataclass(slots=True)
@@ -267,6 +279,7 @@ class _PlannedRow:
     period_started_at: datetime
     anchor_us: int | None
     due_us: int | None
+    stay_us: int | None
 
 
 async def move_rows(
@@ -317,7 +330,12 @@ async def move_rows(
         )
         planned.append(
             _PlannedRow(
-                row, target.id, schedule.period_started_at, schedule.anchor_us, schedule.due_us
+                row,
+                target.id,
+                schedule.period_started_at,
+                schedule.anchor_us,
+                schedule.due_us,
+                stay_us(row.stage_entered_at, now),
             )
         )
     closed_at = now if is_closed(kind) else None
@@ -359,25 +377,28 @@ _SET_MOVED = (
     "stage_kind = ?, version = ticket.version + 1, updated_at = ?, "
     "period_started_at = m.period_started_at, auto_close_anchor_us = m.anchor_us, "
     "auto_close_due_us = m.due_us, snoozed_until = NULL, snoozed_until_reply = FALSE, "
-    "wake_on_customer_reply = TRUE, closed_at = ?, stage_id = m.to_stage_id"
+    "wake_on_customer_reply = TRUE, closed_at = ?, stage_id = m.to_stage_id, "
+    "stage_entered_at = ?"
 )
 _GUARD = "ticket.id = m.id AND ticket.version = m.version AND ticket.stage_id = m.from_stage_id"
 _TRANSITION_COLUMNS = (
-    "workspace_id, ticket_id, channel, from_stage_id, to_stage_id, source, actor, at"
+    "workspace_id, ticket_id, channel, from_stage_id, to_stage_id, source, actor, at, stay_us"
 )
 
 # one statement: update the rows still as read, and insert a transition for each that changed
 _MOVE_POSTGRES = (
     "WITH m AS (SELECT * FROM unnest(?::uuid[], ?::int[], ?::uuid[], ?::uuid[], "
-    "?::timestamptz[], ?::bigint[], ?::bigint[]) "
-    "AS m(id, version, from_stage_id, to_stage_id, period_started_at, anchor_us, due_us)), "
+    "?::timestamptz[], ?::bigint[], ?::bigint[], ?::bigint[]) "
+    "AS m(id, version, from_stage_id, to_stage_id, period_started_at, anchor_us, due_us, "
+    "stay_us)), "
     # "id = ANY" lets the planner fetch the batch by primary key instead of hashing the table;
     # $1 is the first ? (the ids), sent once
     f"moved AS (UPDATE ticket SET {_SET_MOVED} FROM m "
     f"WHERE ticket.id = ANY($1::uuid[]) AND {_GUARD} "
-    "RETURNING ticket.id, ticket.workspace_id, ticket.channel, m.from_stage_id, m.to_stage_id) "
+    "RETURNING ticket.id, ticket.workspace_id, ticket.channel, m.from_stage_id, m.to_stage_id, "
+    "m.stay_us) "
     f"INSERT INTO stage_transition ({_TRANSITION_COLUMNS}) "
-    "SELECT workspace_id, id, channel, from_stage_id, to_stage_id, ?, ?, ? FROM moved "
+    "SELECT workspace_id, id, channel, from_stage_id, to_stage_id, ?, ?, ?, stay_us FROM moved "
     "RETURNING id, ticket_id"
 )
 
@@ -399,9 +420,11 @@ async def _write_rows_postgres(
         [p.period_started_at for p in planned],
         [p.anchor_us for p in planned],
         [p.due_us for p in planned],
+        [p.stay_us for p in planned],
         kind.value,
         now,
         closed_at,
+        now,
         source.value,
         actor_name,
         now,
@@ -431,7 +454,7 @@ async def _write_rows_sqlite(
             "WITH m(id, version, from_stage_id, to_stage_id, period_started_at, anchor_us, due_us) "
             f"AS (VALUES {', '.join(['(?, ?, ?, ?, ?, ?, ?)'] * len(chunk))}) "
             f"UPDATE ticket SET {_SET_MOVED} FROM m WHERE {_GUARD} RETURNING ticket.id",
-            *values, kind.value, now, closed_at,
+            *values, kind.value, now, closed_at, now,
         )
         changed = {uuid.UUID(str(record["id"])) for record in updated}
         inserted = [p for p in chunk if p.row.id in changed]
@@ -440,10 +463,10 @@ async def _write_rows_sqlite(
         values = []
         for p in inserted:
             values += [p.row.workspace_id, p.row.id, p.row.channel, p.row.stage_id,
-                       p.to_stage_id, source.value, actor_name, now]
+                       p.to_stage_id, source.value, actor_name, now, p.stay_us]
         records = await fetch(
             f"INSERT INTO stage_transition ({_TRANSITION_COLUMNS}) "
-            f"VALUES {', '.join(['(?, ?, ?, ?, ?, ?, ?, ?)'] * len(inserted))} "
+            f"VALUES {', '.join(['(?, ?, ?, ?, ?, ?, ?, ?, ?)'] * len(inserted))} "
             "RETURNING id, ticket_id",
             *values,
         )

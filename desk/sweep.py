@@ -18,7 +18,7 @@ DEFAULT_LANES = 2
 
 _LOCKED_COLUMNS = (
     "id, workspace_id, channel, stage_id, stage_kind, version, period_started_at, "
-    "last_customer_message_at, auto_close_anchor_us"
+    "last_customer_message_at, auto_close_anchor_us, stage_entered_at"
 )
 
 
@@ -91,12 +91,14 @@ def _row_from_postgres(record: dict[str, Any]) -> LockedRow:
         record["period_started_at"],
         record["last_customer_message_at"],
         record["auto_close_anchor_us"],
+        record["stage_entered_at"],
     )
 
 
 def _row_from_sqlite(record: dict[str, Any]) -> LockedRow:
     # SQLite keeps Tortoise's text forms of UUIDs and datetimes
     last_message = record["last_customer_message_at"]
+    entered = record["stage_entered_at"]
     return LockedRow(
         uuid.UUID(record["id"]),
         uuid.UUID(record["workspace_id"]),
@@ -107,6 +109,7 @@ def _row_from_sqlite(record: dict[str, Any]) -> LockedRow:
         datetime.fromisoformat(record["period_started_at"]),
         None if last_message is None else datetime.fromisoformat(last_message),
         record["auto_close_anchor_us"],
+        None if entered is None else datetime.fromisoformat(entered),
     )
 
 

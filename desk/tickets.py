@@ -126,6 +126,7 @@ async def _insert_ticket(
         auto_close_anchor_us=schedule.anchor_us,
         auto_close_due_us=schedule.due_us,
         closed_at=now if is_closed(stage.kind) else None,
+        stage_entered_at=now,
     )
     transition = await StageTransition.create(
         workspace_id=workspace_id,

@@ -42,6 +42,8 @@ class Ticket(Model):
     snoozed_until_reply = fields.BooleanField(default=False)
     wake_on_customer_reply = fields.BooleanField(default=True)
     closed_at = fields.DatetimeField(null=True)
+    # when the ticket entered its current stage (the time of its latest transition)
+    stage_entered_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "ticket"
@@ -79,6 +81,8 @@ class StageTransition(Model):
     source = fields.CharEnumField(TransitionSource)
     actor = fields.CharField(max_length=100)
     at = fields.DatetimeField()
+    # microseconds the ticket spent in from_stage (NULL for CREATED): durations without pairing
+    stay_us = fields.BigIntField(null=True)
 
     class Meta:
         table = "stage_transition"
