@@ -17,9 +17,9 @@ from tortoise.context import TortoiseContext
 from api.graphql_view import GraphQLView
 from api.health import healthz, metrics, readyz
 from api.limits import BodySizeLimit
+from api.metrics import Metrics
 from api.rate_limit import LocalCounterStore, RateLimit, RateLimiter
 from api.report_download import download_report
-from api.metrics import Metrics
 from api.schema import build_schema
 from api.services import Services
 from api.unavailable import DatabaseOutage
@@ -87,7 +87,8 @@ def create_app(
             await event_bus.start()
             stack.push_async_callback(event_bus.stop)
             runtime.rate_limiter = RateLimiter(
-                settings.rate_limit_per_minute, await stack.enter_async_context(_counter_store(settings))
+                settings.rate_limit_per_minute,
+                await stack.enter_async_context(_counter_store(settings)),
             )
             desk = Desk(clock=clock or SystemClock(), publisher=event_bus)
             services = Services(settings=settings, desk=desk, bus=event_bus, metrics=metrics_)

@@ -44,7 +44,9 @@ def depth_rule(max_depth: int) -> type[ValidationRule]:
             super().__init__(context)
             document = context.document
             fragments = {
-                d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+                d.name.value: d
+                for d in document.definitions
+                if isinstance(d, FragmentDefinitionNode)
             }
             for definition in document.definitions:
                 if not isinstance(definition, OperationDefinitionNode):
@@ -54,7 +56,8 @@ def depth_rule(max_depth: int) -> type[ValidationRule]:
                     name = definition.name.value if definition.name else "anonymous"
                     context.report_error(
                         GraphQLError(
-                            f"'{name}' exceeds maximum operation depth of {max_depth} (it is {depth})",
+                            f"'{name}' exceeds maximum operation depth of {max_depth} "
+                            f"(it is {depth})",
                             definition,
                             extensions={"code": "LIMIT_EXCEEDED"},
                         )
@@ -64,5 +67,3 @@ def depth_rule(max_depth: int) -> type[ValidationRule]:
             return None
 
     return MaxDepth
-
-

@@ -76,12 +76,18 @@ class GraphQLView(GraphQL[Context, None]):
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
         data = await super().parse_http_body(request)
         if isinstance(data, list):
-            raise HTTPException(400, "batched requests are not supported: send one operation per request")
+            raise HTTPException(
+                400, "batched requests are not supported: send one operation per request"
+            )
         if data.query is not None and len(data.query.encode()) > MAX_DOCUMENT_BYTES:
-            raise HTTPException(413, f"the GraphQL document is larger than {MAX_DOCUMENT_BYTES} bytes")
+            raise HTTPException(
+                413, f"the GraphQL document is larger than {MAX_DOCUMENT_BYTES} bytes"
+            )
         return data
 
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
         services: Services = self._services_of()
         context = Context(services=services, request=request, response=response)
         incoming = request.headers.get("x-request-id", "")
@@ -110,5 +116,7 @@ class GraphQLView(GraphQL[Context, None]):
         try:
             return await super().run(request, **kwargs)
         finally:
-            if isinstance(request, WebSocket) and (watcher := self._key_watchers.pop(request, None)):
+            if isinstance(request, WebSocket) and (
+                watcher := self._key_watchers.pop(request, None)
+            ):
                 watcher.cancel()

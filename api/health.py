@@ -9,7 +9,6 @@ from api.services import Services
 from desk.health import database_reachable
 
 
-
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 

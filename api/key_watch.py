@@ -21,7 +21,9 @@ RECHECK_SECONDS = 15.0
 REVOKED_CLOSE_CODE = 4403
 
 
-async def watch_key(websocket: WebSocket, actor: Actor, services: Services, recheck: float = RECHECK_SECONDS) -> None:
+async def watch_key(
+    websocket: WebSocket, actor: Actor, services: Services, recheck: float = RECHECK_SECONDS
+) -> None:
     if actor.api_key_id is None:
         return
     channel = channel_name(actor.workspace_id, TOPIC_KEYS)
@@ -31,7 +33,9 @@ async def watch_key(websocket: WebSocket, actor: Actor, services: Services, rech
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(recheck):
                     async for item in events:
-                        if isinstance(item, dict) and item.get("revokedKeyId") == str(actor.api_key_id):
+                        if isinstance(item, dict) and item.get("revokedKeyId") == str(
+                            actor.api_key_id
+                        ):
                             revoked = True
                             break
             if not await _still_active(actor, max_age=0.0 if revoked else recheck / 2):

@@ -36,7 +36,9 @@ class LocalCounterStore:
 
 
 class RateLimiter:
-    def __init__(self, per_minute: int, store: CounterStore, now: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, per_minute: int, store: CounterStore, now: Callable[[], float] = time.time
+    ) -> None:
         self.per_minute = per_minute
         self.store = store
         self.now = now
@@ -88,9 +90,16 @@ class RateLimit:
             if wait is not None:
                 seconds = max(1, math.ceil(wait))
                 response = JSONResponse(
-                    {"errors": [{"message": f"rate limit of {limiter.per_minute} requests per minute "
-                                 f"reached: retry in {seconds} s",
-                                 "extensions": {"code": "RATE_LIMITED", "retryAfter": seconds}}]},
+                    {
+                        "errors": [
+                            {
+                                "message": f"rate limit of {limiter.per_minute} requests "
+                                f"per minute "
+                                f"reached: retry in {seconds} s",
+                                "extensions": {"code": "RATE_LIMITED", "retryAfter": seconds},
+                            }
+                        ]
+                    },
                     status_code=429,
                     headers={"Retry-After": str(seconds)},
                 )

@@ -1,8 +1,8 @@
 """Run every benchmark scenario, print the table and write it as JSON.
 
-    .venv/bin/python -m bench            # full sizes (tens of minutes)
-    .venv/bin/python -m bench --quick    # small sizes, one round (what CI runs)
-    .venv/bin/python -m bench --only api,sweep
+.venv/bin/python -m bench            # full sizes (tens of minutes)
+.venv/bin/python -m bench --quick    # small sizes, one round (what CI runs)
+.venv/bin/python -m bench --only api,sweep
 """
 
 from __future__ import annotations
@@ -51,7 +51,9 @@ async def run(names: list[str], quick: bool) -> list[dict[str, Any]]:
                 result = await module.run(quick)
                 produced = result if isinstance(result, list) else [result]
         except Exception as error:  # one broken scenario must not hide the others' results
-            produced = [{"scenario": name, "passed": False, "error": f"{type(error).__name__}: {error}"}]
+            produced = [
+                {"scenario": name, "passed": False, "error": f"{type(error).__name__}: {error}"}
+            ]
         for row in produced:
             row.setdefault("seconds", round(time.monotonic() - started, 1))
         rows.extend(produced)
@@ -72,8 +74,9 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             continue
         unit = row.get("unit", "")
         print(
-            f"| {row['scenario']} | {_cell(row.get('ours'))} {unit} | {_cell(row.get('baseline'))} {unit} "
-            f"| {_cell(row.get('ratio'))} | {row.get('goal', '')} | {'pass' if row.get('passed') else 'FAIL'} |",
+            f"| {row['scenario']} | {_cell(row.get('ours'))} {unit} "
+            f"| {_cell(row.get('baseline'))} {unit} | {_cell(row.get('ratio'))} "
+            f"| {row.get('goal', '')} | {'pass' if row.get('passed') else 'FAIL'} |",
             flush=True,
         )
 
@@ -89,9 +92,15 @@ def machine() -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--quick", action="store_true", help="small sizes and one round (CI smoke run)")
-    parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated: " + ",".join(SCENARIOS))
-    parser.add_argument("--output", type=Path, default=None, help="JSON file (default bench/results/)")
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes and one round (CI smoke run)"
+    )
+    parser.add_argument(
+        "--only", default=",".join(SCENARIOS), help="comma-separated: " + ",".join(SCENARIOS)
+    )
+    parser.add_argument(
+        "--output", type=Path, default=None, help="JSON file (default bench/results/)"
+    )
     args = parser.parse_args()
     names = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = [n for n in names if n not in SCENARIOS]
@@ -104,7 +113,12 @@ def main() -> int:
     output = args.output or RESULTS / ("quick.json" if args.quick else "latest.json")
     output.write_text(
         json.dumps(
-            {"at": datetime.now(UTC).isoformat(), "quick": args.quick, "machine": machine(), "results": rows},
+            {
+                "at": datetime.now(UTC).isoformat(),
+                "quick": args.quick,
+                "machine": machine(),
+                "results": rows,
+            },
             indent=2,
         )
     )

@@ -28,24 +28,39 @@ def _body(query: str) -> str:
     return json.dumps({"query": query})
 
 
-def _result(scenario: str, ours: float, baseline: float, goal: float, unit: str, **extra: Any) -> dict[str, Any]:
+def _result(
+    scenario: str, ours: float, baseline: float, goal: float, unit: str, **extra: Any
+) -> dict[str, Any]:
     ratio = ours / baseline if baseline else 0.0
     return {
-        "scenario": scenario, "ours": round(ours, 1), "baseline": round(baseline, 1), "unit": unit,
-        "ratio": round(ratio, 3), "goal": f">= {goal:.0%} of baseline", "passed": ratio >= goal, **extra,
+        "scenario": scenario,
+        "ours": round(ours, 1),
+        "baseline": round(baseline, 1),
+        "unit": unit,
+        "ratio": round(ratio, 3),
+        "goal": f">= {goal:.0%} of baseline",
+        "passed": ratio >= goal,
+        **extra,
     }
 
 
 async def _counts_json(base: str, key: str) -> bytes:
     async with httpx.AsyncClient(base_url=base) as client:
-        response = await client.post("/graphql", json={"query": COUNTS_QUERY}, headers={"authorization": f"Bearer {key}"})
+        response = await client.post(
+            "/graphql", json={"query": COUNTS_QUERY}, headers={"authorization": f"Bearer {key}"}
+        )
         response.raise_for_status()
         return response.content
 
 
-def _throughput(url: str, body: str, *, auth: str | None, seconds: float, rounds: int, **kw: Any) -> float:
+def _throughput(
+    url: str, body: str, *, auth: str | None, seconds: float, rounds: int, **kw: Any
+) -> float:
     wrk.run(url, body, auth=auth, seconds=1, **kw)  # warm-up
-    return statistics.median(wrk.run(url, body, auth=auth, seconds=seconds, **kw).requests_per_second for _ in range(rounds))
+    return statistics.median(
+        wrk.run(url, body, auth=auth, seconds=seconds, **kw).requests_per_second
+        for _ in range(rounds)
+    )
 
 
 async def throughput(servers: Servers, quick: bool) -> list[dict[str, Any]]:
@@ -60,21 +75,45 @@ async def throughput(servers: Servers, quick: bool) -> list[dict[str, Any]]:
     with service(database, servers.redis.url) as base:
         counts_json = await _counts_json(base, workspace.key)
         with raw_baseline(database, workspace.id, counts_json) as raw:
-            ours = _throughput(f"{base}/graphql", _body(COUNTS_QUERY), auth=auth, seconds=seconds, rounds=rounds)
+            ours = _throughput(
+                f"{base}/graphql", _body(COUNTS_QUERY), auth=auth, seconds=seconds, rounds=rounds
+            )
             theirs = _throughput(f"{raw}/counts", "{}", auth=None, seconds=seconds, rounds=rounds)
-            results.append(_result("stageCounts over HTTP (32 connections)", ours, theirs, 0.40, "req/s"))
-            ours = _throughput(f"{base}/graphql", _body(TICKETS_QUERY), auth=auth, seconds=seconds, rounds=rounds)
+            results.append(
+                _result("stageCounts over HTTP (32 connections)", ours, theirs, 0.40, "req/s")
+            )
+            ours = _throughput(
+                f"{base}/graphql", _body(TICKETS_QUERY), auth=auth, seconds=seconds, rounds=rounds
+            )
             theirs = _throughput(f"{raw}/tickets", "{}", auth=None, seconds=seconds, rounds=rounds)
             results.append(_result("tickets(first: 50) over HTTP", ours, theirs, 0.25, "req/s"))
-            ours = _throughput(f"{base}/graphql", CHANGE_STAGE, auth=auth, seconds=seconds, rounds=rounds,
-                               ids=ids, stages=stages)
-            theirs = _throughput(f"{raw}/move", '{"ticketId":"%s","stageId":"%s"}', auth=None, seconds=seconds,
-                                 rounds=rounds, ids=ids, stages=stages)
-            results.append(_result("changeStage mutations on PostgreSQL", ours, theirs, 0.40, "req/s"))
+            ours = _throughput(
+                f"{base}/graphql",
+                CHANGE_STAGE,
+                auth=auth,
+                seconds=seconds,
+                rounds=rounds,
+                ids=ids,
+                stages=stages,
+            )
+            theirs = _throughput(
+                f"{raw}/move",
+                '{"ticketId":"%s","stageId":"%s"}',
+                auth=None,
+                seconds=seconds,
+                rounds=rounds,
+                ids=ids,
+                stages=stages,
+            )
+            results.append(
+                _result("changeStage mutations on PostgreSQL", ours, theirs, 0.40, "req/s")
+            )
     return results
 
 
-async def _interleaved_latency(base: str, keys: tuple[str, str], samples: int) -> tuple[float, float]:
+async def _interleaved_latency(
+    base: str, keys: tuple[str, str], samples: int
+) -> tuple[float, float]:
     """p50 of stageCounts for two workspaces, requests alternating so background work on the
     server (autovacuum, checkpoints) weighs on both alike."""
     timings: tuple[list[float], list[float]] = ([], [])
@@ -83,7 +122,9 @@ async def _interleaved_latency(base: str, keys: tuple[str, str], samples: int) -
             for side, key in enumerate(keys):
                 started = time.perf_counter()
                 response = await client.post(
-                    "/graphql", json={"query": COUNTS_QUERY}, headers={"authorization": f"Bearer {key}"}
+                    "/graphql",
+                    json={"query": COUNTS_QUERY},
+                    headers={"authorization": f"Bearer {key}"},
                 )
                 elapsed = time.perf_counter() - started
                 response.raise_for_status()
@@ -107,8 +148,12 @@ async def counts_scaling(servers: Servers, quick: bool) -> dict[str, Any]:
     ratio = large_ms / small_ms
     return {
         "scenario": f"stageCounts p50 latency at {large_n:,} vs {small_n:,} tickets",
-        "ours": round(large_ms, 3), "baseline": round(small_ms, 3), "unit": "ms",
-        "ratio": round(ratio, 3), "goal": "<= 1.2", "passed": ratio <= 1.2,
+        "ours": round(large_ms, 3),
+        "baseline": round(small_ms, 3),
+        "unit": "ms",
+        "ratio": round(ratio, 3),
+        "goal": "<= 1.2",
+        "passed": ratio <= 1.2,
     }
 
 

@@ -28,7 +28,9 @@ class Servers:
 
     async def new_database(self) -> str:
         name = f"bench_{uuid.uuid4().hex[:8]}"
-        conn = await asyncpg.connect(self.postgres.url_for("postgres").replace("postgres://", "postgresql://"))
+        conn = await asyncpg.connect(
+            self.postgres.url_for("postgres").replace("postgres://", "postgresql://")
+        )
         try:
             await conn.execute(f'CREATE DATABASE "{name}"')
         finally:
@@ -52,7 +54,9 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"process exited with {process.returncode} before listening on {port}")
+            raise RuntimeError(
+                f"process exited with {process.returncode} before listening on {port}"
+            )
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
@@ -61,9 +65,13 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
 
 
 @contextmanager
-def running(command: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def running(
+    command: list[str], port: int, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     log = open(ROOT / "bench" / "results" / f"server-{port}.log", "wb")
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=log)
+    process = subprocess.Popen(
+        command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=log
+    )
     try:
         wait_for_port(port, process)
         yield process
@@ -99,10 +107,21 @@ def raw_baseline(database_url: str, workspace_id: str, counts_json: bytes) -> It
     port = free_port()
     payload = ROOT / "bench" / "results" / f"counts-{port}.json"
     payload.write_bytes(counts_json)
-    env = {"DATABASE_URL": database_url, "BENCH_WORKSPACE": workspace_id, "BENCH_COUNTS_FILE": str(payload)}
+    env = {
+        "DATABASE_URL": database_url,
+        "BENCH_WORKSPACE": workspace_id,
+        "BENCH_COUNTS_FILE": str(payload),
+    }
     command = [
-        sys.executable, "-m", "uvicorn", "bench.raw_app:app", "--port", str(port),
-        "--no-access-log", "--log-level", "warning",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.raw_app:app",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
     ]
     with running(command, port, env):
         yield f"http://127.0.0.1:{port}"

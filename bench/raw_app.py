@@ -1,4 +1,4 @@
-"""The baseline: raw Starlette endpoints doing the same work without GraphQL or the service's layers."""
+"""The baseline: raw Starlette endpoints doing the same work without GraphQL or our layers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 from starlette.applications import Starlette
@@ -34,12 +35,23 @@ async def tickets(request: Request) -> Response:
         WORKSPACE,
     )
     edges = [
-        {"node": {"id": str(r["id"]), "customerId": r["customer_id"], "channel": r["channel"],
-                  "subject": r["subject"], "stage": {"id": str(r["stage_id"])}, "version": r["version"],
-                  "createdAt": r["created_at"].isoformat(), "updatedAt": r["updated_at"].isoformat()}}
+        {
+            "node": {
+                "id": str(r["id"]),
+                "customerId": r["customer_id"],
+                "channel": r["channel"],
+                "subject": r["subject"],
+                "stage": {"id": str(r["stage_id"])},
+                "version": r["version"],
+                "createdAt": r["created_at"].isoformat(),
+                "updatedAt": r["updated_at"].isoformat(),
+            }
+        }
         for r in rows
     ]
-    return Response(json.dumps({"data": {"tickets": {"edges": edges}}}), media_type="application/json")
+    return Response(
+        json.dumps({"data": {"tickets": {"edges": edges}}}), media_type="application/json"
+    )
 
 
 async def move(request: Request) -> Response:
@@ -52,25 +64,37 @@ async def move(request: Request) -> Response:
             "UPDATE ticket t SET stage_id = $2, version = t.version + 1, updated_at = $3 "
             "FROM ticket old WHERE t.id = $1 AND old.id = t.id "
             "RETURNING old.stage_id AS from_stage, t.channel, t.version",
-            ticket_id, stage_id, datetime.now(UTC),
+            ticket_id,
+            stage_id,
+            datetime.now(UTC),
         )
         await conn.execute(
-            "INSERT INTO stage_transition (workspace_id, ticket_id, channel, from_stage_id, to_stage_id, source, actor, at) "
+            "INSERT INTO stage_transition (workspace_id, ticket_id, channel, from_stage_id, "
+            "to_stage_id, source, actor, at) "
             "VALUES ($1, $2, $3, $4, $5, 'MANUAL', 'raw', $6)",
-            WORKSPACE, ticket_id, row["channel"], row["from_stage"], stage_id, datetime.now(UTC),
+            WORKSPACE,
+            ticket_id,
+            row["channel"],
+            row["from_stage"],
+            stage_id,
+            datetime.now(UTC),
         )
         await conn.execute(
             "UPDATE stage_counter SET count = count + CASE WHEN stage_id = $1 THEN -1 ELSE 1 END "
             "WHERE stage_id IN ($1, $2) AND channel = $3",
-            row["from_stage"], stage_id, row["channel"],
+            row["from_stage"],
+            stage_id,
+            row["channel"],
         )
-    return Response(json.dumps({"data": {"version": row["version"]}}), media_type="application/json")
+    return Response(
+        json.dumps({"data": {"version": row["version"]}}), media_type="application/json"
+    )
 
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     global pool, _COUNTS
-    _COUNTS = open(COUNTS_FILE, "rb").read() if COUNTS_FILE else b"{}"
+    _COUNTS = Path(COUNTS_FILE).read_bytes() if COUNTS_FILE else b"{}"  # noqa: ASYNC240 - at start
     pool = await asyncpg.create_pool(DSN, min_size=4, max_size=20) if DSN else None
     try:
         yield

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from desk.access import Actor
 from desk.service import Desk
 from desk.stages import create_stage
 from desk.workspaces import create_workspace
-from desk.access import Actor
 from models import ApiKey, Channel, Role, Stage
 from models.database import migrate, open_database
 
@@ -51,12 +51,19 @@ async def create(database_url: str, name: str = "Bench store") -> Workspace:
 
 
 async def tickets(
-    database_url: str, workspace: Workspace, count: int, *, transitions_per_ticket: int = 1, seed: int = 7
+    database_url: str,
+    workspace: Workspace,
+    count: int,
+    *,
+    transitions_per_ticket: int = 1,
+    seed: int = 7,
 ) -> list[str]:
     """`count` tickets spread over the live stages and channels, each with its history."""
     rng = random.Random(seed)
     open_id = workspace.stages["Open"]
-    movable = [sid for sid, kind in workspace.kinds.items() if kind in ("OPEN", "CLOSED", "INTERMEDIATE")]
+    movable = [
+        sid for sid, kind in workspace.kinds.items() if kind in ("OPEN", "CLOSED", "INTERMEDIATE")
+    ]
     ticket_rows = []
     transition_rows = []
     ids = []
@@ -68,15 +75,34 @@ async def tickets(
         stage = open_id
         at = created
         transition_rows.append(
-            (uuid.UUID(workspace.id), ticket_id, channel, None, uuid.UUID(open_id), "CREATED", "bench", at, None)
+            (
+                uuid.UUID(workspace.id),
+                ticket_id,
+                channel,
+                None,
+                uuid.UUID(open_id),
+                "CREATED",
+                "bench",
+                at,
+                None,
+            )
         )
         for _ in range(transitions_per_ticket - 1):
             target = rng.choice([s for s in movable if s != stage])
             stay = timedelta(minutes=rng.randint(1, 600))
             at = at + stay
             transition_rows.append(
-                (uuid.UUID(workspace.id), ticket_id, channel, uuid.UUID(stage), uuid.UUID(target), "MANUAL", "bench", at,
-                 stay // timedelta(microseconds=1))
+                (
+                    uuid.UUID(workspace.id),
+                    ticket_id,
+                    channel,
+                    uuid.UUID(stage),
+                    uuid.UUID(target),
+                    "MANUAL",
+                    "bench",
+                    at,
+                    stay // timedelta(microseconds=1),
+                )
             )
             stage = target
         kind = workspace.kinds[stage]
@@ -84,9 +110,27 @@ async def tickets(
         anchor = None if kind == "CLOSED" else int(at.timestamp() * 1_000_000)
         due = None if anchor is None else anchor + 3 * 86_400_000_000
         ticket_rows.append(
-            (ticket_id, uuid.UUID(workspace.id), f"customer-{n % max(1, count // 3)}", channel, f"Order #{n}",
-             uuid.UUID(stage), kind, transitions_per_ticket, created, at, None, at, anchor, due, None, False, True,
-             closed, at)
+            (
+                ticket_id,
+                uuid.UUID(workspace.id),
+                f"customer-{n % max(1, count // 3)}",
+                channel,
+                f"Order #{n}",
+                uuid.UUID(stage),
+                kind,
+                transitions_per_ticket,
+                created,
+                at,
+                None,
+                at,
+                anchor,
+                due,
+                None,
+                False,
+                True,
+                closed,
+                at,
+            )
         )
     conn = await asyncpg.connect(pg_dsn(database_url))
     try:
@@ -94,17 +138,39 @@ async def tickets(
             "ticket",
             records=ticket_rows,
             columns=[
-                "id", "workspace_id", "customer_id", "channel", "subject", "stage_id", "stage_kind", "version",
-                "created_at", "updated_at", "last_customer_message_at", "period_started_at",
-                "auto_close_anchor_us", "auto_close_due_us", "snoozed_until", "snoozed_until_reply",
-                "wake_on_customer_reply", "closed_at", "stage_entered_at",
+                "id",
+                "workspace_id",
+                "customer_id",
+                "channel",
+                "subject",
+                "stage_id",
+                "stage_kind",
+                "version",
+                "created_at",
+                "updated_at",
+                "last_customer_message_at",
+                "period_started_at",
+                "auto_close_anchor_us",
+                "auto_close_due_us",
+                "snoozed_until",
+                "snoozed_until_reply",
+                "wake_on_customer_reply",
+                "closed_at",
+                "stage_entered_at",
             ],
         )
         await conn.copy_records_to_table(
             "stage_transition",
             records=transition_rows,
             columns=[
-                "workspace_id", "ticket_id", "channel", "from_stage_id", "to_stage_id", "source", "actor", "at",
+                "workspace_id",
+                "ticket_id",
+                "channel",
+                "from_stage_id",
+                "to_stage_id",
+                "source",
+                "actor",
+                "at",
                 "stay_us",
             ],
         )
@@ -122,12 +188,16 @@ async def recount(conn: asyncpg.Connection, workspace_id: str) -> None:
         UPDATE stage_counter c SET count = COALESCE(t.n, 0)
         FROM stage_counter c2
         LEFT JOIN (SELECT stage_id, channel, count(*) AS n FROM ticket WHERE workspace_id = $1
-                   GROUP BY stage_id, channel) t ON t.stage_id = c2.stage_id AND t.channel = c2.channel
+                   GROUP BY stage_id, channel) t
+          ON t.stage_id = c2.stage_id AND t.channel = c2.channel
         WHERE c.id = c2.id AND c.workspace_id = $1
         """,
         uuid.UUID(workspace_id),
     )
-    await conn.execute("UPDATE workspace SET counts_version = counts_version + 1 WHERE id = $1", uuid.UUID(workspace_id))
+    await conn.execute(
+        "UPDATE workspace SET counts_version = counts_version + 1 WHERE id = $1",
+        uuid.UUID(workspace_id),
+    )
 
 
 async def settle(database_url: str) -> None:

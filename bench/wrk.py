@@ -10,7 +10,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-SCRIPT = r'''
+SCRIPT = r"""
 local ids = {}
 local ids_file = os.getenv("BENCH_IDS")
 if ids_file then for line in io.lines(ids_file) do ids[#ids + 1] = line end end
@@ -30,7 +30,7 @@ request = function()
   if auth then headers["Authorization"] = auth end
   return wrk.format("POST", nil, headers, body)
 end
-'''
+"""
 
 
 @dataclass
@@ -80,14 +80,28 @@ def run(
         if stages:
             env["BENCH_STAGE_A"], env["BENCH_STAGE_B"] = stages
         out = subprocess.run(
-            [wrk, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s", str(script), url],
-            env=env, capture_output=True, text=True, check=True,
+            [
+                wrk,
+                "-t1",
+                f"-c{connections}",
+                f"-d{max(1, round(seconds))}s",
+                "--latency",
+                "-s",
+                str(script),
+                url,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     errors_match = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
     errors = int(errors_match.group(1)) if errors_match else 0
     if socket_errors:
         errors += sum(int(g) for g in socket_errors.groups())

@@ -49,4 +49,6 @@ SYSTEM_ACTOR_NAME = "system"
 
 
 def system_actor(workspace_id: uuid.UUID) -> Actor:
-    return Actor(workspace_id=workspace_id, api_key_id=None, name=SYSTEM_ACTOR_NAME, role=Role.ADMIN)
+    return Actor(
+        workspace_id=workspace_id, api_key_id=None, name=SYSTEM_ACTOR_NAME, role=Role.ADMIN
+    )

@@ -72,7 +72,11 @@ async def create_key(desk: Desk, actor: Actor, name: str, role: Role) -> tuple[A
 async def revoke_key(desk: Desk, actor: Actor, key_id: str) -> ApiKey:
     actor.require(Permission.ADMINISTER)
     parsed = parse_id(key_id)
-    key = None if parsed is None else await ApiKey.get_or_none(id=parsed, workspace_id=actor.workspace_id)
+    key = (
+        None
+        if parsed is None
+        else await ApiKey.get_or_none(id=parsed, workspace_id=actor.workspace_id)
+    )
     if key is None:
         raise not_found("API key", ["id"])
     if key.revoked_at is None:

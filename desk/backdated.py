@@ -209,7 +209,10 @@ async def _stats_postgres(params: list[object], where: str) -> dict[uuid.UUID, D
     )
     return {
         row["stage_id"]: (
-            int(row["n"]), float(row["average"]), float(row["median"]), float(row["p90"])
+            int(row["n"]),
+            float(row["average"]),
+            float(row["median"]),
+            float(row["p90"]),
         )
         for row in rows
     }
@@ -227,7 +230,8 @@ async def _stats_sqlite(params: list[object], where: str) -> dict[uuid.UUID, Dur
         f" FROM stage_transition WHERE {where}"
         ")"
         " SELECT stage_id, stay_us, k, n, average FROM ranked"
-        " WHERE k IN ((n - 1) * 5 / 10, (n - 1) * 5 / 10 + 1, (n - 1) * 9 / 10, (n - 1) * 9 / 10 + 1)",
+        " WHERE k IN ((n - 1) * 5 / 10, (n - 1) * 5 / 10 + 1,"
+        " (n - 1) * 9 / 10, (n - 1) * 9 / 10 + 1)",
         *params,
     )
     ranked: dict[uuid.UUID, dict[int, float]] = defaultdict(dict)

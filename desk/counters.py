@@ -32,7 +32,9 @@ async def apply_changes(
     Counter rows are updated in a fixed order and the workspace row last, so concurrent
     transactions never wait on each other in a cycle.
     """
-    for (stage_id, channel), delta in sorted(deltas.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
+    for (stage_id, channel), delta in sorted(
+        deltas.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])
+    ):
         if delta:
             await StageCounter.filter(stage_id=stage_id, channel=channel).update(
                 count=F("count") + delta
@@ -68,7 +70,10 @@ async def read_counts(workspace_id: uuid.UUID, channel: Channel | None = None) -
             continue
         if channel is not None and row["channel"] != channel.value:
             continue
-        stage_id = row["stage_id"] if isinstance(row["stage_id"], uuid.UUID) else uuid.UUID(row["stage_id"])
+        stage_id = (
+            row["stage_id"]
+            if isinstance(row["stage_id"], uuid.UUID)
+            else uuid.UUID(row["stage_id"])
+        )
         by_stage[stage_id] = by_stage.get(stage_id, 0) + int(row["count"])
     return CountsSnapshot(version=version, by_stage=by_stage)
-

@@ -213,7 +213,11 @@ async def move_many(
     deltas: Counter[CountKey] = Counter()
     transitions: list[StageTransition] = []
     for ticket in tickets:
-        from_kind = from_stages[ticket.stage_id].kind if ticket.stage_id in from_stages else ticket.stage_kind
+        from_kind = (
+            from_stages[ticket.stage_id].kind
+            if ticket.stage_id in from_stages
+            else ticket.stage_kind
+        )
         ticket_source = source
         if source is TransitionSource.BULK and is_closed(from_kind):
             ticket_source = TransitionSource.REOPEN
@@ -448,13 +452,24 @@ async def _write_rows_sqlite(
         chunk = planned[start : start + _SQLITE_CHUNK]
         values: list[object] = []
         for p in chunk:
-            values += [p.row.id, p.row.version, p.row.stage_id, p.to_stage_id,
-                       p.period_started_at, p.anchor_us, p.due_us]
+            values += [
+                p.row.id,
+                p.row.version,
+                p.row.stage_id,
+                p.to_stage_id,
+                p.period_started_at,
+                p.anchor_us,
+                p.due_us,
+            ]
         updated = await fetch(
             "WITH m(id, version, from_stage_id, to_stage_id, period_started_at, anchor_us, due_us) "
             f"AS (VALUES {', '.join(['(?, ?, ?, ?, ?, ?, ?)'] * len(chunk))}) "
             f"UPDATE ticket SET {_SET_MOVED} FROM m WHERE {_GUARD} RETURNING ticket.id",
-            *values, kind.value, now, closed_at, now,
+            *values,
+            kind.value,
+            now,
+            closed_at,
+            now,
         )
         changed = {uuid.UUID(str(record["id"])) for record in updated}
         inserted = [p for p in chunk if p.row.id in changed]
@@ -462,8 +477,17 @@ async def _write_rows_sqlite(
             continue
         values = []
         for p in inserted:
-            values += [p.row.workspace_id, p.row.id, p.row.channel, p.row.stage_id,
-                       p.to_stage_id, source.value, actor_name, now, p.stay_us]
+            values += [
+                p.row.workspace_id,
+                p.row.id,
+                p.row.channel,
+                p.row.stage_id,
+                p.to_stage_id,
+                source.value,
+                actor_name,
+                now,
+                p.stay_us,
+            ]
         records = await fetch(
             f"INSERT INTO stage_transition ({_TRANSITION_COLUMNS}) "
             f"VALUES {', '.join(['(?, ?, ?, ?, ?, ?, ?, ?, ?)'] * len(inserted))} "

@@ -10,7 +10,9 @@ from desk.errors import DeskError, ErrorCode
 from models.enums import Channel, StageKind, TransitionSource
 
 CLOSED_KINDS = frozenset({StageKind.CLOSED, StageKind.AUTO_CLOSED})
-SYSTEM_KINDS = frozenset({StageKind.OPEN, StageKind.CLOSED, StageKind.SNOOZED, StageKind.AUTO_CLOSED})
+SYSTEM_KINDS = frozenset(
+    {StageKind.OPEN, StageKind.CLOSED, StageKind.SNOOZED, StageKind.AUTO_CLOSED}
+)
 SYSTEM_STAGES: tuple[tuple[str, StageKind], ...] = (
     ("Open", StageKind.OPEN),
     ("Closed", StageKind.CLOSED),
@@ -134,9 +136,7 @@ def validate_snooze_until(until: datetime, now: datetime) -> None:
     if until <= now:
         raise DeskError(ErrorCode.VALIDATION, "the wake time must be in the future", ["until"])
     if until - now > MAX_SNOOZE_AHEAD:
-        raise DeskError(
-            ErrorCode.VALIDATION, "the wake time is at most one year ahead", ["until"]
-        )
+        raise DeskError(ErrorCode.VALIDATION, "the wake time is at most one year ahead", ["until"])
 
 
 def validate_sent_at(sent_at: datetime, now: datetime) -> None:

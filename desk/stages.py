@@ -45,12 +45,16 @@ async def system_stage(workspace_id: uuid.UUID, kind: StageKind) -> Stage:
     return await Stage.get(workspace_id=workspace_id, kind=kind, deleted_at=None)
 
 
-async def _check_unique_name(workspace_id: uuid.UUID, name: str, except_id: uuid.UUID | None) -> None:
+async def _check_unique_name(
+    workspace_id: uuid.UUID, name: str, except_id: uuid.UUID | None
+) -> None:
     clash = Stage.filter(workspace_id=workspace_id, name_key=name.lower(), deleted_at=None)
     if except_id is not None:
         clash = clash.exclude(id=except_id)
     if await clash.exists():
-        raise DeskError(ErrorCode.DUPLICATE_NAME, f"a stage named {name!r} exists already", ["name"])
+        raise DeskError(
+            ErrorCode.DUPLICATE_NAME, f"a stage named {name!r} exists already", ["name"]
+        )
 
 
 async def _renumber(workspace_id: uuid.UUID, moving: Stage | None, position: int | None) -> None:
@@ -111,7 +115,9 @@ async def create_stage(
                 created_at=desk.clock.now(),
             )
         except IntegrityError:
-            raise DeskError(ErrorCode.DUPLICATE_NAME, f"a stage named {clean!r} exists already", ["name"]) from None
+            raise DeskError(
+                ErrorCode.DUPLICATE_NAME, f"a stage named {clean!r} exists already", ["name"]
+            ) from None
         await create_counters(actor.workspace_id, stage.id)
         await _renumber(actor.workspace_id, stage, position)
         await apply_changes(actor.workspace_id, Counter(), batch)  # a new row in the counts
@@ -143,7 +149,8 @@ async def update_stage(desk: Desk, actor: Actor, stage_id: str, change: StageCha
             if touches:
                 raise DeskError(
                     ErrorCode.SYSTEM_STAGE,
-                    f"the system stage {stage.name!r} cannot be renamed, moved or kept out of auto-close",
+                    f"the system stage {stage.name!r} cannot be renamed, moved "
+                    "or kept out of auto-close",
                     ["id"],
                 )
             return stage
@@ -158,13 +165,17 @@ async def update_stage(desk: Desk, actor: Actor, stage_id: str, change: StageCha
         try:
             await stage.save(update_fields=["name", "name_key", "auto_close"])
         except IntegrityError:
-            raise DeskError(ErrorCode.DUPLICATE_NAME, f"a stage named {clean!r} exists already", ["name"]) from None
+            raise DeskError(
+                ErrorCode.DUPLICATE_NAME, f"a stage named {clean!r} exists already", ["name"]
+            ) from None
         if change.position is not None:
             await _renumber(actor.workspace_id, stage, change.position)
         if flag_changed:
             await _reschedule_stage(desk, workspace, stage)
         if renamed or change.position is not None:
-            await apply_changes(actor.workspace_id, Counter(), batch)  # the counts show names and order
+            await apply_changes(
+                actor.workspace_id, Counter(), batch
+            )  # the counts show names and order
         batch.add(actor.workspace_id, TOPIC_STAGES, {"stageId": str(stage.id), "change": "updated"})
     await stage.refresh_from_db()
     return stage
@@ -197,7 +208,9 @@ async def delete_stage(desk: Desk, actor: Actor, stage_id: str) -> tuple[uuid.UU
             )
         open_stage = await system_stage(actor.workspace_id, StageKind.OPEN)
         policy = await load_policy(actor.workspace_id)
-        tickets = await Ticket.filter(workspace_id=actor.workspace_id, stage_id=stage.id).select_for_update()
+        tickets = await Ticket.filter(
+            workspace_id=actor.workspace_id, stage_id=stage.id
+        ).select_for_update()
         await move_many(
             tickets,
             {stage.id: stage},

@@ -95,6 +95,8 @@ async def list_tickets(
     page = base
     if after is not None:
         created_at, ticket_id = decode_cursor(after)
-        page = page.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=ticket_id))
+        page = page.filter(
+            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=ticket_id)
+        )
     rows = await page.order_by("-created_at", "-id").limit(first + 1)
     return TicketPage(tickets=rows[:first], has_next_page=len(rows) > first, matching=base)

@@ -71,7 +71,8 @@ def _check_version(ticket: Ticket, expected_version: int | None) -> None:
     if expected_version is not None and expected_version != ticket.version:
         raise DeskError(
             ErrorCode.VERSION_CONFLICT,
-            f"the ticket is at version {ticket.version}, not {expected_version}: it changed meanwhile",
+            f"the ticket is at version {ticket.version}, not {expected_version}: "
+            "it changed meanwhile",
             ["expectedVersion"],
         )
 
@@ -163,8 +164,15 @@ async def create_ticket(
             check_manual_target(stage.kind)
         policy = await load_policy(actor.workspace_id)
         return await _insert_ticket(
-            actor.workspace_id, customer_id, channel, subject, stage, actor.name,
-            desk.clock.now(), policy, batch,
+            actor.workspace_id,
+            customer_id,
+            channel,
+            subject,
+            stage,
+            actor.name,
+            desk.clock.now(),
+            policy,
+            batch,
         )
 
 
@@ -237,7 +245,12 @@ async def snooze_ticket(
             ticket.wake_on_customer_reply = wake_on_customer_reply or until is None
             ticket.updated_at = now
             await ticket.save(
-                update_fields=["snoozed_until", "snoozed_until_reply", "wake_on_customer_reply", "updated_at"]
+                update_fields=[
+                    "snoozed_until",
+                    "snoozed_until_reply",
+                    "wake_on_customer_reply",
+                    "updated_at",
+                ]
             )
             return ticket
         snoozed = await system_stage(actor.workspace_id, StageKind.SNOOZED)
@@ -255,7 +268,9 @@ class BulkResult:
     failed: list[tuple[str, ErrorCode, str]]
 
 
-async def bulk_change_stage(desk: Desk, actor: Actor, ticket_ids: list[str], stage_id: str) -> BulkResult:
+async def bulk_change_stage(
+    desk: Desk, actor: Actor, ticket_ids: list[str], stage_id: str
+) -> BulkResult:
     actor.require(Permission.BULK)
     if len(ticket_ids) > MAX_BULK:
         raise DeskError(
@@ -279,7 +294,9 @@ async def bulk_change_stage(desk: Desk, actor: Actor, ticket_ids: list[str], sta
         check_manual_target(target.kind)
         found = {
             t.id: t
-            for t in await Ticket.filter(workspace_id=actor.workspace_id, id__in=list(parsed.values()))
+            for t in await Ticket.filter(
+                workspace_id=actor.workspace_id, id__in=list(parsed.values())
+            )
             .order_by("id")
             .select_for_update()
         }
@@ -293,13 +310,17 @@ async def bulk_change_stage(desk: Desk, actor: Actor, ticket_ids: list[str], sta
             else:
                 to_move.append(ticket)
         if to_move:
-            stages = {
-                s.id: s
-                for s in await Stage.filter(id__in={t.stage_id for t in to_move})
-            }
+            stages = {s.id: s for s in await Stage.filter(id__in={t.stage_id for t in to_move})}
             policy = await load_policy(actor.workspace_id)
             await move_many(
-                to_move, stages, target, TransitionSource.BULK, actor.name, desk.clock.now(), policy, batch
+                to_move,
+                stages,
+                target,
+                TransitionSource.BULK,
+                actor.name,
+                desk.clock.now(),
+                policy,
+                batch,
             )
         result.moved = to_move
     return result
@@ -316,7 +337,11 @@ async def record_message(
     async with desk.transaction() as batch:
         ticket = await _locked_ticket(actor, ticket_id)
         await Message.create(
-            workspace_id=ticket.workspace_id, ticket_id=ticket.id, author=author, sent_at=sent, recorded_at=now
+            workspace_id=ticket.workspace_id,
+            ticket_id=ticket.id,
+            author=author,
+            sent_at=sent,
+            recorded_at=now,
         )
         if author is not MessageAuthor.CUSTOMER:
             return ticket
@@ -333,7 +358,12 @@ async def record_message(
             return ticket
         _push_auto_close(ticket, sent, policy)
         await ticket.save(
-            update_fields=["last_customer_message_at", "updated_at", "auto_close_anchor_us", "auto_close_due_us"]
+            update_fields=[
+                "last_customer_message_at",
+                "updated_at",
+                "auto_close_anchor_us",
+                "auto_close_due_us",
+            ]
         )
     return ticket
 
@@ -367,17 +397,32 @@ async def _customer_wrote_on_closed(
     if policy.closed_reply_policy is ClosedReplyPolicy.NEW_TICKET:
         open_stage = await system_stage(actor.workspace_id, StageKind.OPEN)
         new_ticket = await _insert_ticket(
-            ticket.workspace_id, ticket.customer_id, ticket.channel, ticket.subject, open_stage,
-            actor.name, now, policy, batch,
+            ticket.workspace_id,
+            ticket.customer_id,
+            ticket.channel,
+            ticket.subject,
+            open_stage,
+            actor.name,
+            now,
+            policy,
+            batch,
         )
         await Message.create(
-            workspace_id=ticket.workspace_id, ticket_id=new_ticket.id, author=MessageAuthor.CUSTOMER,
-            sent_at=sent, recorded_at=now,
+            workspace_id=ticket.workspace_id,
+            ticket_id=new_ticket.id,
+            author=MessageAuthor.CUSTOMER,
+            sent_at=sent,
+            recorded_at=now,
         )
         _note_customer_message(new_ticket, sent, now)
         _push_auto_close(new_ticket, sent, policy)
         await new_ticket.save(
-            update_fields=["last_customer_message_at", "updated_at", "auto_close_anchor_us", "auto_close_due_us"]
+            update_fields=[
+                "last_customer_message_at",
+                "updated_at",
+                "auto_close_anchor_us",
+                "auto_close_due_us",
+            ]
         )
         return new_ticket
     _note_customer_message(ticket, sent, now)

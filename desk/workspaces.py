@@ -93,7 +93,10 @@ async def update_settings(desk: Desk, actor: Actor, change: SettingsChange) -> W
     async with desk.transaction():
         workspace = await Workspace.select_for_update().get(id=actor.workspace_id)
         schedule_changed = False
-        if change.auto_close_enabled is not None and change.auto_close_enabled != workspace.auto_close_enabled:
+        if (
+            change.auto_close_enabled is not None
+            and change.auto_close_enabled != workspace.auto_close_enabled
+        ):
             workspace.auto_close_enabled = change.auto_close_enabled
             schedule_changed = True
         if change.auto_close_period is not None:
@@ -120,7 +123,9 @@ async def reschedule_auto_close(workspace: Workspace) -> None:
         if not workspace.auto_close_enabled:
             await eligible.update(auto_close_due_us=None)
             continue
-        seconds = workspace.auto_close_seconds_by_channel.get(channel.value, workspace.auto_close_seconds)
+        seconds = workspace.auto_close_seconds_by_channel.get(
+            channel.value, workspace.auto_close_seconds
+        )
         await eligible.update(
             auto_close_due_us=F("auto_close_anchor_us") + period_us(timedelta(seconds=seconds))
         )

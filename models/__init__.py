@@ -9,8 +9,8 @@ from models.enums import (
     StageKind,
     TransitionSource,
 )
-from models.stage import Stage, StageCounter
 from models.report import Report
+from models.stage import Stage, StageCounter
 from models.ticket import Message, StageTransition, Ticket
 from models.workspace import ApiKey, Workspace
 
@@ -19,6 +19,7 @@ __all__ = [
     "Channel",
     "ClosedReplyPolicy",
     "Message",
+    "MessageAuthor",
     "Report",
     "ReportStatus",
     "Role",

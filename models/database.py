@@ -30,7 +30,7 @@ class PooledConnection(asyncpg.Connection):
 def tortoise_config(database_url: str, *, pool_size: int = 20) -> dict[str, Any]:
     """The Tortoise configuration for a DATABASE_URL, with a pool sized for the service."""
     if database_url.startswith(("postgres://", "asyncpg://")):
-        scheme, rest = database_url.split("://", 1)
+        _, rest = database_url.split("://", 1)
         credentials = {}
         auth, _, location = rest.rpartition("@")
         host_port, _, database = location.partition("/")

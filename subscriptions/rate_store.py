@@ -15,7 +15,9 @@ logger = logging.getLogger(__name__)
 
 class RedisCounterStore:
     def __init__(self, url: str, prefix: str = "ts:rate") -> None:
-        self._client: Redis = publisher_client(url, RedisTuning(socket_timeout=0.25, connect_timeout=0.25))
+        self._client: Redis = publisher_client(
+            url, RedisTuning(socket_timeout=0.25, connect_timeout=0.25)
+        )
         self._prefix = prefix
         self._warned = False
 

@@ -78,7 +78,9 @@ async def admin_actor(desk: Desk, name: str = "Acme") -> Actor:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, reports_dir=tmp_path / "reports", sweep_interval=0.05)
+    return Settings(
+        database_url=database_url, reports_dir=tmp_path / "reports", sweep_interval=0.05
+    )
 
 
 @pytest.fixture

@@ -10,8 +10,26 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 FORBIDDEN = {
-    "models": {"api", "desk", "subscriptions", "worker", "ticket_stages", "redis", "strawberry", "starlette"},
-    "subscriptions": {"api", "desk", "models", "worker", "ticket_stages", "tortoise", "strawberry", "starlette"},
+    "models": {
+        "api",
+        "desk",
+        "subscriptions",
+        "worker",
+        "ticket_stages",
+        "redis",
+        "strawberry",
+        "starlette",
+    },
+    "subscriptions": {
+        "api",
+        "desk",
+        "models",
+        "worker",
+        "ticket_stages",
+        "tortoise",
+        "strawberry",
+        "starlette",
+    },
     "desk": {"api", "worker", "ticket_stages", "redis", "strawberry", "starlette"},
     "api": {"redis", "worker"},
 }
@@ -42,6 +60,8 @@ def test_no_sql_in_the_api_layer() -> None:
     offences = [
         str(path.relative_to(ROOT))
         for path in sorted((ROOT / "api").rglob("*.py"))
-        if any(word in path.read_text() for word in ("SELECT ", "UPDATE ", "INSERT ", "DELETE FROM"))
+        if any(
+            word in path.read_text() for word in ("SELECT ", "UPDATE ", "INSERT ", "DELETE FROM")
+        )
     ]
     assert not offences

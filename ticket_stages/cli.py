@@ -58,7 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from ticket_stages.processes import serve
 
-        return serve(settings, host=args.host, port=args.port, worker=not args.no_worker, demo=args.demo)
+        return serve(
+            settings, host=args.host, port=args.port, worker=not args.no_worker, demo=args.demo
+        )
     return 2
 
 

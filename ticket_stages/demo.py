@@ -43,7 +43,11 @@ async def ensure_demo() -> str:
     channels = list(Channel)
     for n in range(24):
         ticket = await tickets.create_ticket(
-            desk, actor, f"customer-{n % 9 + 1:03d}", channels[n % len(channels)], f"Order question #{1000 + n}"
+            desk,
+            actor,
+            f"customer-{n % 9 + 1:03d}",
+            channels[n % len(channels)],
+            f"Order question #{1000 + n}",
         )
         await tickets.record_message(desk, actor, str(ticket.id), MessageAuthor.CUSTOMER, None)
         bucket = n % 6
@@ -53,7 +57,9 @@ async def ensure_demo() -> str:
         elif bucket == 4:
             await tickets.change_stage(desk, actor, str(ticket.id), str(closed.id))
         elif n % 12 == 5:
-            await tickets.snooze_ticket(desk, actor, str(ticket.id), desk.clock.now() + timedelta(days=2))
+            await tickets.snooze_ticket(
+                desk, actor, str(ticket.id), desk.clock.now() + timedelta(days=2)
+            )
     unanswered = await tickets.create_ticket(
         days_ago, actor, "customer-010", Channel.WHATSAPP, "Where is my parcel?"
     )

@@ -52,7 +52,7 @@ async def _prepare(settings: Settings, *, demo: bool, host: str, port: int) -> N
                 f"  ADMIN API key:      {secret}\n"
                 f'  Try: curl -s http://{shown}:{port}/graphql -H "Authorization: Bearer {secret}" '
                 f"-H 'content-type: application/json' "
-                f"-d '{{\"query\":\"{{ stageCounts {{ total counts {{ stage {{ name }} count }} }} }}\"}}'\n",
+                '-d \'{"query":"{ stageCounts { total counts { stage { name } count } } }"}\'\n',
                 flush=True,
             )
 
@@ -78,7 +78,10 @@ async def run_worker_process(settings: Settings) -> None:
         await bus.start()
         try:
             services = Services(
-                settings=settings, desk=Desk(clock=SystemClock(), publisher=bus), bus=bus, metrics=metrics
+                settings=settings,
+                desk=Desk(clock=SystemClock(), publisher=bus),
+                bus=bus,
+                metrics=metrics,
             )
             task = asyncio.create_task(run_background(services))
             await stop.wait()

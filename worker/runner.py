@@ -89,7 +89,9 @@ async def _run_lane(
     passes = 0
     while True:
         passes += 1
-        current = asyncio.create_task(run_pass(services, jobs, passes), name=f"worker-pass-{passes}")
+        current = asyncio.create_task(
+            run_pass(services, jobs, passes), name=f"worker-pass-{passes}"
+        )
         try:
             await asyncio.shield(current)
         except asyncio.CancelledError:

@@ -36,8 +36,12 @@ class AdminMutations:
     @strawberry.mutation(description="ADMIN only.")
     async def update_stage(self, info: Info, input: UpdateStageInput) -> StagePayload:
         desk = info.context.services.desk
-        change = stages.StageChange(name=input.name, position=input.position, auto_close=input.auto_close)
-        stage, errors = await attempt(stages.update_stage(desk, actor_of(info), str(input.id), change))
+        change = stages.StageChange(
+            name=input.name, position=input.position, auto_close=input.auto_close
+        )
+        stage, errors = await attempt(
+            stages.update_stage(desk, actor_of(info), str(input.id), change)
+        )
         return StagePayload(stage=None if stage is None else Stage(model=stage), user_errors=errors)
 
     @strawberry.mutation(description="ADMIN only. Moves the stage's tickets to Open.")
@@ -47,14 +51,18 @@ class AdminMutations:
         if result is None:
             return DeleteStagePayload(user_errors=errors)
         stage_id, moved = result
-        return DeleteStagePayload(deleted_stage_id=strawberry.ID(str(stage_id)), moved_ticket_count=moved)
+        return DeleteStagePayload(
+            deleted_stage_id=strawberry.ID(str(stage_id)), moved_ticket_count=moved
+        )
 
     @strawberry.mutation(description="ADMIN only.")
     async def update_settings(self, info: Info, input: UpdateSettingsInput) -> SettingsPayload:
         desk = info.context.services.desk
         by_channel = None
         if input.auto_close_period_by_channel is not None:
-            by_channel = [(item.channel, item.period) for item in input.auto_close_period_by_channel]
+            by_channel = [
+                (item.channel, item.period) for item in input.auto_close_period_by_channel
+            ]
         change = workspaces.SettingsChange(
             auto_close_enabled=input.auto_close_enabled,
             auto_close_period=input.auto_close_period,
@@ -68,7 +76,9 @@ class AdminMutations:
     @strawberry.mutation(description="ADMIN only. The secret is shown once.")
     async def create_api_key(self, info: Info, input: CreateApiKeyInput) -> CreateApiKeyPayload:
         desk = info.context.services.desk
-        result, errors = await attempt(api_keys.create_key(desk, actor_of(info), input.name, input.role))
+        result, errors = await attempt(
+            api_keys.create_key(desk, actor_of(info), input.name, input.role)
+        )
         if result is None:
             return CreateApiKeyPayload(user_errors=errors)
         key, secret = result
@@ -78,4 +88,6 @@ class AdminMutations:
     async def revoke_api_key(self, info: Info, id: strawberry.ID) -> RevokeApiKeyPayload:
         desk = info.context.services.desk
         key, errors = await attempt(api_keys.revoke_key(desk, actor_of(info), str(id)))
-        return RevokeApiKeyPayload(api_key=None if key is None else ApiKey.from_model(key), user_errors=errors)
+        return RevokeApiKeyPayload(
+            api_key=None if key is None else ApiKey.from_model(key), user_errors=errors
+        )

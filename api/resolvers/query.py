@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 
 from api.context import Info, actor_of
 from api.types.admin import ApiKey, Viewer, WorkspaceSettings
@@ -12,7 +13,6 @@ from api.types.ticket import PageInfo, Ticket, TicketConnection, TicketEdge
 from desk import analytics, api_keys, stages, ticket_queries, tickets, workspaces
 from desk.access import Permission
 from desk.errors import DeskError
-from graphql import GraphQLError
 
 
 def _as_graphql_error(error: DeskError) -> GraphQLError:

@@ -8,8 +8,8 @@ from api.context import Info
 from api.types.enums import Channel, TransitionSource
 from api.types.stage import Stage
 from desk.clock import from_us
-from desk.ticket_queries import TicketPage
 from desk.rules import bot_active
+from desk.ticket_queries import TicketPage
 from models import StageTransition as TransitionModel
 from models import Ticket as TicketModel
 

@@ -13,13 +13,20 @@ def _auth(gql: GraphQLClient) -> dict[str, str]:
 
 async def test_depth_over_ten_is_refused(gql: GraphQLClient) -> None:
     def nested(levels: int) -> str:
-        return "{ __schema { types { fields { type " + "{ ofType " * levels + "{ name }" + " }" * levels + " } } } }"
+        return (
+            "{ __schema { types { fields { type "
+            + "{ ofType " * levels
+            + "{ name }"
+            + " }" * levels
+            + " } } } }"
+        )
 
     assert not (await gql.execute(nested(5))).errors  # depth 10
     result = await gql.execute(nested(6))  # depth 11
     assert result.errors and "depth" in result.errors[0]["message"].lower()
     through_fragment = (
-        "fragment T on __Type { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } "
+        "fragment T on __Type "
+        "{ ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } "
         "{ __schema { types { fields { type { ...T } } } } }"
     )
     assert (await gql.execute(through_fragment)).errors
@@ -31,10 +38,13 @@ async def test_more_than_thirty_aliases_including_through_fragments(gql: GraphQL
     assert result.errors and "alias" in result.errors[0]["message"].lower()
     fragment_fields = " ".join(f"b{i}: role" for i in range(20))
     result = await gql.execute(
-        f"fragment V on Viewer {{ {fragment_fields} }} {{ x: viewer {{ ...V }} y: viewer {{ ...V }} }}"
+        f"fragment V on Viewer {{ {fragment_fields} }} "
+        "{ x: viewer { ...V } y: viewer { ...V } }"
     )
     assert result.errors and "alias" in result.errors[0]["message"].lower()
-    assert not (await gql.execute("{ " + " ".join(f"a{i}: viewer {{ role }}" for i in range(30)) + " }")).errors
+    assert not (
+        await gql.execute("{ " + " ".join(f"a{i}: viewer {{ role }}" for i in range(30)) + " }")
+    ).errors
 
 
 async def test_more_than_2000_tokens_is_refused(gql: GraphQLClient) -> None:
@@ -49,7 +59,9 @@ async def test_document_over_64_kib_is_refused(gql: GraphQLClient, http: httpx.A
     assert response.status_code == 413
 
 
-async def test_body_over_limit_is_refused_with_413(gql: GraphQLClient, http: httpx.AsyncClient) -> None:
+async def test_body_over_limit_is_refused_with_413(
+    gql: GraphQLClient, http: httpx.AsyncClient
+) -> None:
     body = b'{"query": "{ viewer { role } }", "variables": {"x": "' + b"y" * (600 * 1024) + b'"}}'
     response = await http.post(
         "/graphql", content=body, headers={**_auth(gql), "content-type": "application/json"}
@@ -59,7 +71,9 @@ async def test_body_over_limit_is_refused_with_413(gql: GraphQLClient, http: htt
 
 async def test_batched_bodies_are_refused(gql: GraphQLClient, http: httpx.AsyncClient) -> None:
     response = await http.post(
-        "/graphql", json=[{"query": "{ viewer { role } }"}, {"query": "{ viewer { role } }"}], headers=_auth(gql)
+        "/graphql",
+        json=[{"query": "{ viewer { role } }"}, {"query": "{ viewer { role } }"}],
+        headers=_auth(gql),
     )
     assert response.status_code == 400
 
@@ -67,7 +81,10 @@ async def test_batched_bodies_are_refused(gql: GraphQLClient, http: httpx.AsyncC
 async def test_mutations_over_get_are_refused(gql: GraphQLClient, http: httpx.AsyncClient) -> None:
     response = await http.get(
         "/graphql",
-        params={"query": 'mutation { createTicket(input: {customerId: "c", channel: SMS}) { ticket { id } } }'},
+        params={
+            "query": 'mutation { createTicket(input: {customerId: "c", channel: SMS}) '
+            "{ ticket { id } } }"
+        },
         headers=_auth(gql),
     )
     assert response.status_code in (400, 405)
@@ -75,7 +92,9 @@ async def test_mutations_over_get_are_refused(gql: GraphQLClient, http: httpx.As
     assert data["tickets"]["totalCount"] == 0
 
 
-async def test_garbage_bodies_get_4xx_never_500(gql: GraphQLClient, http: httpx.AsyncClient) -> None:
+async def test_garbage_bodies_get_4xx_never_500(
+    gql: GraphQLClient, http: httpx.AsyncClient
+) -> None:
     bodies: list[tuple[bytes, str]] = [
         (b"not json", "application/json"),
         (b"{", "application/json"),
@@ -95,10 +114,16 @@ async def test_garbage_bodies_get_4xx_never_500(gql: GraphQLClient, http: httpx.
         ), (body, response.status_code, response.text)
 
 
-async def test_every_response_carries_a_request_id(gql: GraphQLClient, http: httpx.AsyncClient) -> None:
-    response = await http.post("/graphql", json={"query": "{ viewer { role } }"}, headers=_auth(gql))
+async def test_every_response_carries_a_request_id(
+    gql: GraphQLClient, http: httpx.AsyncClient
+) -> None:
+    response = await http.post(
+        "/graphql", json={"query": "{ viewer { role } }"}, headers=_auth(gql)
+    )
     assert len(response.headers["x-request-id"]) >= 8
     echoed = await http.post(
-        "/graphql", json={"query": "{ viewer { role } }"}, headers={**_auth(gql), "x-request-id": "trace-123456"}
+        "/graphql",
+        json={"query": "{ viewer { role } }"},
+        headers={**_auth(gql), "x-request-id": "trace-123456"},
     )
     assert echoed.headers["x-request-id"] == "trace-123456"

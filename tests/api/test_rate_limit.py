@@ -26,9 +26,13 @@ def redis_url(request: pytest.FixtureRequest) -> str | None:
 
 
 @pytest.fixture
-async def limited_app(settings: Settings, clock: ManualClock, redis_url: str | None) -> AsyncIterator[Starlette]:
+async def limited_app(
+    settings: Settings, clock: ManualClock, redis_url: str | None
+) -> AsyncIterator[Starlette]:
     application = create_app(
-        settings.with_(rate_limit_per_minute=5, redis_url=redis_url), clock=clock, bus=InProcessBus()
+        settings.with_(rate_limit_per_minute=5, redis_url=redis_url),
+        clock=clock,
+        bus=InProcessBus(),
     )
     async with application.router.lifespan_context(application):
         yield application
@@ -40,23 +44,35 @@ async def test_over_the_limit_gets_429_with_retry_after(limited_app: Starlette) 
     transport = httpx.ASGITransport(app=limited_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
         statuses = [
-            (await http.post("/graphql", json=QUERY, headers={"authorization": f"Bearer {first_key}"})).status_code
+            (
+                await http.post(
+                    "/graphql", json=QUERY, headers={"authorization": f"Bearer {first_key}"}
+                )
+            ).status_code
             for _ in range(7)
         ]
         assert statuses[:5] == [200] * 5
         assert statuses[5:] == [429, 429]
-        refused = await http.post("/graphql", json=QUERY, headers={"authorization": f"Bearer {first_key}"})
+        refused = await http.post(
+            "/graphql", json=QUERY, headers={"authorization": f"Bearer {first_key}"}
+        )
         assert refused.status_code == 429
         assert 1 <= int(refused.headers["retry-after"]) <= 60
         assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
-        other = await http.post("/graphql", json=QUERY, headers={"authorization": f"Bearer {second_key}"})
+        other = await http.post(
+            "/graphql", json=QUERY, headers={"authorization": f"Bearer {second_key}"}
+        )
         assert other.status_code == 200
 
 
 @pytest.mark.parametrize("store_kind", ["local", "redis"])
 async def test_sliding_window_lets_requests_through_again(store_kind: str) -> None:
     moment = [1_000_020.0]
-    store = LocalCounterStore() if store_kind == "local" else RedisCounterStore("redis://127.0.0.1:6379/0")
+    store = (
+        LocalCounterStore()
+        if store_kind == "local"
+        else RedisCounterStore("redis://127.0.0.1:6379/0")
+    )
     limiter = RateLimiter(3, store, now=lambda: moment[0])
     key = uuid.uuid4().hex
     try:

@@ -122,8 +122,7 @@ async def test_the_migration_fills_stays_for_an_existing_log(empty_database: str
     async with open_database(empty_database):
         actor = await admin_actor(Desk(clock=ManualClock(_T0)))
         stages = [
-            s.id
-            for s in await Stage.filter(workspace_id=actor.workspace_id).order_by("position")
+            s.id for s in await Stage.filter(workspace_id=actor.workspace_id).order_by("position")
         ]
         ticket_ids = [uuid.uuid4(), uuid.uuid4()]
         for ticket_id in ticket_ids:
@@ -132,7 +131,12 @@ async def test_the_migration_fills_stays_for_an_existing_log(empty_database: str
                 "version, created_at, updated_at, period_started_at, snoozed_until_reply, "
                 "wake_on_customer_reply) VALUES (?, ?, 'c', 'EMAIL', ?, 'OPEN', 1, ?, ?, ?, "
                 "FALSE, TRUE)",
-                ticket_id, actor.workspace_id, stages[0], _T0, _T0, _T0,
+                ticket_id,
+                actor.workspace_id,
+                stages[0],
+                _T0,
+                _T0,
+                _T0,
             )
         current: dict[int, uuid.UUID | None] = {0: None, 1: None}
         for n, (ticket, seconds) in enumerate(_LOG):
@@ -140,7 +144,10 @@ async def test_the_migration_fills_stays_for_an_existing_log(empty_database: str
             await fetch(
                 "INSERT INTO stage_transition (workspace_id, ticket_id, channel, from_stage_id, "
                 "to_stage_id, source, actor, at) VALUES (?, ?, 'EMAIL', ?, ?, ?, 'old', ?)",
-                actor.workspace_id, ticket_ids[ticket], current[ticket], to_stage,
+                actor.workspace_id,
+                ticket_ids[ticket],
+                current[ticket],
+                to_stage,
                 "CREATED" if current[ticket] is None else "MANUAL",
                 _T0 + timedelta(seconds=seconds),
             )
@@ -151,4 +158,3 @@ async def test_the_migration_fills_stays_for_an_existing_log(empty_database: str
         stays = await StageTransition.all().order_by("id").values_list("stay_us", flat=True)
         assert stays == [None, None, 90_500_000, 3_595_250_000, 86_309_500_000, 1_000]
         await _assert_stays_follow_the_log(actor.workspace_id)
-

@@ -3,7 +3,8 @@
 The real app (create_app) runs on a private PostgreSQL server while workers issue mutations
 in a loop. The server is shut down (fast, as ``pg_ctl restart -m fast`` does) or killed, left
 down for a moment and started again. Every request must end within a few seconds, either as
-it should or as a clean failure (a GraphQL error coded UNAVAILABLE or a masked INTERNAL one, or HTTP 503) that shows no
+it should or as a clean failure (a GraphQL error coded UNAVAILABLE or a masked INTERNAL one,
+or HTTP 503) that shows no
 driver or SQL text; after the restart the app serves again by itself, and the database holds
 nothing half-written: counters equal the tickets, versions equal the transitions. The
 background worker runs in the same process throughout and still closes what falls due.

@@ -14,9 +14,9 @@ from starlette.applications import Starlette
 from api.app import create_app
 from desk.clock import ManualClock
 from tests.conftest import new_workspace
-from tests.support.ws import serve
 from tests.support.graphql import GraphQLClient
 from tests.support.redis_server import RedisServer, answers_ping
+from tests.support.ws import serve
 from ticket_stages.settings import Settings
 
 SHARED_REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -35,7 +35,8 @@ class Desk:
 
     async def ticket(self, channel: str) -> str:
         payload = await self.gql.mutate(
-            f"mutation($i: CreateTicketInput!) {{ createTicket(input: $i) {{ ticket {{ id }} {ERRORS} }} }}",
+            "mutation($i: CreateTicketInput!) "
+            f"{{ createTicket(input: $i) {{ ticket {{ id }} {ERRORS} }} }}",
             {"i": {"customerId": "c", "channel": channel}},
         )
         assert payload["userErrors"] == [], payload

@@ -157,7 +157,8 @@ async def test_a_change_made_through_one_process_reaches_subscribers_of_another(
             assert change["ticket"]["id"] == ticket
 
             payload = await via_second.mutate(  # and back, through the second
-                "mutation($i: CreateTicketInput!) { createTicket(input: $i) { userErrors { code } } }",
+                "mutation($i: CreateTicketInput!) "
+                "{ createTicket(input: $i) { userErrors { code } } }",
                 {"i": {"customerId": "c2", "channel": "SMS"}},
             )
             assert payload["userErrors"] == []

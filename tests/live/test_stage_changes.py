@@ -65,7 +65,8 @@ async def test_a_bulk_move_sends_every_transition_once(server: Served) -> None:
         op = await live.subscribe(CHANGES)
         await asyncio.sleep(0.1)
         await acme.gql.ok(
-            "mutation($i: BulkChangeStageInput!) { bulkChangeStage(input: $i) { userErrors { code } } }",
+            "mutation($i: BulkChangeStageInput!) "
+            "{ bulkChangeStage(input: $i) { userErrors { code } } }",
             {"i": {"ticketIds": ids, "stageId": closed}},
         )
         seen = [(await live.next(op))["stageChanges"] for _ in ids]

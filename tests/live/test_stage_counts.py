@@ -16,7 +16,10 @@ from tests.live.wsclient import COUNTS, LiveSocket, counts_of
 ON_SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 SUBSCRIBE = f"subscription($channel: Channel) {{ stageCounts(channel: $channel) {{ {COUNTS} }} }}"
 QUERY = f"query($channel: Channel) {{ stageCounts(channel: $channel) {{ {COUNTS} }} }}"
-CREATE = "mutation($i: CreateTicketInput!) { createTicket(input: $i) { ticket { id } userErrors { code } } }"
+CREATE = (
+    "mutation($i: CreateTicketInput!) "
+    "{ createTicket(input: $i) { ticket { id } userErrors { code } } }"
+)
 BULK = (
     "mutation($i: BulkChangeStageInput!) { bulkChangeStage(input: $i) { moved { id } "
     "userErrors { code } } }"
@@ -86,7 +89,8 @@ async def test_a_new_stage_appears_and_a_deleted_one_goes(server: Served) -> Non
         op = await live.subscribe(SUBSCRIBE)
         first = await counts_of(live, op)
         created = await acme.gql.mutate(
-            'mutation { createStage(input: {name: "Pending"}) { stage { id } userErrors { code } } }'
+            'mutation { createStage(input: {name: "Pending"}) '
+            "{ stage { id } userErrors { code } } }"
         )
         assert created["userErrors"] == []
         with_stage = await counts_of(live, op)

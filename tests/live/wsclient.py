@@ -1,4 +1,4 @@
-"""A graphql-transport-ws client for the live tests (the app is served by tests.support.ws.serve)."""
+"""A graphql-transport-ws client for the live tests (tests.support.ws.serve serves the app)."""
 
 from __future__ import annotations
 

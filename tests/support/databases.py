@@ -1,4 +1,4 @@
-"""Real databases for tests: a migrated SQLite file per test, a migrated PostgreSQL database per run."""
+"""Real databases for tests: a migrated SQLite file per test, a PostgreSQL database per run."""
 
 from __future__ import annotations
 
@@ -13,7 +13,16 @@ import asyncpg
 from models.database import migrate, open_database
 
 PG_ADMIN_DSN = os.environ.get("TEST_PG_DSN", "postgres://postgres@127.0.0.1:5432/postgres")
-TABLES = ("message", "stage_transition", "report", "stage_counter", "ticket", "stage", "api_key", "workspace")
+TABLES = (
+    "message",
+    "stage_transition",
+    "report",
+    "stage_counter",
+    "ticket",
+    "stage",
+    "api_key",
+    "workspace",
+)
 
 
 class SqliteTemplate:

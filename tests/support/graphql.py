@@ -43,7 +43,11 @@ class GraphQLClient:
         response = await self.http.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
         )
-        body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
+        body = (
+            response.json()
+            if response.headers.get("content-type", "").startswith("application/json")
+            else {}
+        )
         return GraphQLResult(response.status_code, body)
 
     async def ok(self, query: str, variables: dict[str, Any] | None = None) -> Any:
