@@ -22,9 +22,9 @@ from ticket_stages.settings import Settings
 SHARED_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
-def shared_redis_or_skip() -> None:
+def require_shared_redis() -> None:
     if not answers_ping(6379, timeout=1.0):
-        pytest.skip(f"no Redis at {SHARED_REDIS_URL}")
+        pytest.fail(f"no Redis at {SHARED_REDIS_URL}: scripts/test starts it")
 
 
 @dataclass
@@ -63,7 +63,7 @@ async def served(settings: Settings, clock: ManualClock | None = None) -> AsyncI
 @pytest.fixture(params=["inprocess", "redis"])
 def bus_kind(request: pytest.FixtureRequest) -> str:
     if request.param == "redis":
-        shared_redis_or_skip()
+        require_shared_redis()
     kind: str = request.param
     return kind
 
@@ -83,6 +83,6 @@ async def server(live_settings: Settings, clock: ManualClock) -> AsyncIterator[S
 def private_redis() -> Iterator[RedisServer]:
     """A redis-server of this test alone, to kill, restart and freeze."""
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
+        pytest.fail("redis-server is not installed: scripts/ensure-services installs it")
     with RedisServer() as redis_server:
         yield redis_server

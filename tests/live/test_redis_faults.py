@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from desk.clock import ManualClock
-from tests.live.conftest import SHARED_REDIS_URL, Served, Workspace, served, shared_redis_or_skip
+from tests.live.conftest import SHARED_REDIS_URL, Served, Workspace, served, require_shared_redis
 from tests.live.test_stage_changes import CHANGES
 from tests.live.test_stage_counts import SUBSCRIBE, create_ticket, database_counts
 from tests.live.wsclient import LiveSocket, counts_of
@@ -134,7 +134,7 @@ async def test_redis_frozen_is_detected_and_survived(
 async def test_a_change_made_through_one_process_reaches_subscribers_of_another(
     settings: Settings,
 ) -> None:
-    shared_redis_or_skip()
+    require_shared_redis()
     config = settings.with_(redis_url=SHARED_REDIS_URL)
     async with served(config) as first, served(config) as second:
         acme = await first.workspace()

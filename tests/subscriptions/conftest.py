@@ -17,15 +17,15 @@ from tests.support.redis_server import RedisServer, answers_ping
 BusFactory = Callable[..., Awaitable[Bus]]
 
 
-def shared_redis_or_skip() -> None:
+def require_shared_redis() -> None:
     if not answers_ping(SHARED_REDIS_PORT, timeout=1.0, host=SHARED_REDIS_HOST):
-        pytest.skip(f"no Redis at {SHARED_REDIS_URL}")
+        pytest.fail(f"no Redis at {SHARED_REDIS_URL}: scripts/test starts it")
 
 
 @pytest.fixture(params=["inprocess", "redis"])
 def bus_kind(request: pytest.FixtureRequest) -> str:
     if request.param == "redis":
-        shared_redis_or_skip()
+        require_shared_redis()
     kind: str = request.param
     return kind
 
@@ -52,7 +52,7 @@ async def make_bus(bus_kind: str) -> AsyncIterator[BusFactory]:
 @pytest.fixture
 async def shared_redis() -> AsyncIterator[Redis]:
     """A plain client on the shared Redis, to look at PUBSUB state (never to flush it)."""
-    shared_redis_or_skip()
+    require_shared_redis()
     client = Redis.from_url(SHARED_REDIS_URL, decode_responses=True)
     try:
         yield client
@@ -94,7 +94,7 @@ async def redis_view(bus_kind: str) -> AsyncIterator[RedisView]:
 def private_redis() -> Iterator[RedisServer]:
     """A private redis-server that a test may kill, restart, freeze and thaw."""
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
+        pytest.fail("redis-server is not installed: scripts/ensure-services installs it")
     server = RedisServer()
     try:
         server.start()
