@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from desk.clock import ManualClock
-from tests.live.conftest import SHARED_REDIS_URL, Served, Workspace, served, require_shared_redis
+from tests.live.conftest import SHARED_REDIS_URL, Served, Workspace, require_shared_redis, served
 from tests.live.test_stage_changes import CHANGES
 from tests.live.test_stage_counts import SUBSCRIBE, create_ticket, database_counts
 from tests.live.wsclient import LiveSocket, counts_of
