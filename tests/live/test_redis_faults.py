@@ -18,6 +18,7 @@ from ticket_stages.settings import Settings
 
 ON_POSTGRES = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 RECOVERY = 5.0  # seconds after Redis is back within which every subscriber is right again
+OUTAGE = 10.0  # seconds Redis stays killed
 
 
 def _same(shown: dict[str, Any], truth: dict[str, Any]) -> bool:
@@ -56,7 +57,7 @@ async def _delivered_through_redis(served_: Served, workspace: Workspace) -> Non
             began = time.perf_counter()
             await create_ticket(workspace)
             await counts_of(live, op, timeout=2)
-            assert time.perf_counter() - began < 0.5
+            assert time.perf_counter() - began < 1.0
 
 
 @ON_POSTGRES
@@ -76,9 +77,12 @@ async def test_redis_killed_and_restarted(
             await counts_of(live, email)
 
             await asyncio.to_thread(private_redis.kill)
-            await _quick_mutations(acme, 3)
-            await create_ticket(acme, "EMAIL")
-            await asyncio.sleep(0.5)
+            loop = asyncio.get_running_loop()
+            outage_ends = loop.time() + OUTAGE
+            while loop.time() < outage_ends:  # the service keeps committing all along
+                await _quick_mutations(acme, 2)
+                await create_ticket(acme, "EMAIL")
+                await asyncio.sleep(1.0)
             assert live.pending(every) == 0 and live.pending(email) == 0
             await asyncio.to_thread(private_redis.restart)
             deadline = asyncio.get_running_loop().time() + RECOVERY
