@@ -254,3 +254,12 @@ async def test_at_most_twenty_subscriptions_per_socket(server: Served) -> None:
         await asyncio.sleep(0.1)
         again = await live.subscribe(SUBSCRIBE)
         assert (await counts_of(live, again))["total"] == 0
+
+
+@ON_SQLITE
+@pytest.mark.parametrize("bus_kind", ["inprocess"], indirect=True)
+async def test_a_socket_that_never_sends_connection_init_is_closed_with_4408(
+    server: Served,
+) -> None:
+    async with LiveSocket.connect(server.url) as live:
+        assert await live.closed_with(timeout=8) == 4408
