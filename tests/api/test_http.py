@@ -140,3 +140,23 @@ async def test_expected_errors_are_not_logged_as_server_errors(
         assert (await api.execute("{ nope }")).codes == ["BAD_REQUEST"]
         assert (await api.create_ticket_payload(customerId=""))["userErrors"]
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+async def test_metrics_count_and_time_each_operation_by_name(
+    api: Api, http: httpx.AsyncClient
+) -> None:
+    await api.ok("query Wallboard { stageCounts { total } }")
+    await api.ok("query Wallboard { stageCounts { total } }")
+    text = (await http.get("/metrics")).text
+    operation = 'operation="Wallboard"'
+    assert (
+        f'ticket_stages_graphql_operations_total{{{operation},outcome="ok",type="query"}} 2.0'
+        in text
+    )
+    assert f'ticket_stages_graphql_operation_seconds_count{{{operation},type="query"}} 2.0' in text
+    for family in (
+        "ticket_stages_live_subscriptions",
+        "ticket_stages_sweep_tickets_total",
+        "ticket_stages_bus_reconnects_total",
+    ):
+        assert f"# TYPE {family}" in text, family
