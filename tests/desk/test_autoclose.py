@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
-
 from desk import stages, tickets
 from desk.access import Actor
 from desk.autoclose import auto_close_due
@@ -28,21 +26,6 @@ from tests.support.sweeps import RecordingPublisher, assert_counts_match_tickets
 
 PERIOD = timedelta(days=3)
 SECOND = timedelta(seconds=1)
-
-
-@pytest.fixture
-def publisher() -> RecordingPublisher:
-    return RecordingPublisher()
-
-
-@pytest.fixture
-def desk(clock: ManualClock, publisher: RecordingPublisher) -> Desk:
-    return Desk(clock=clock, publisher=publisher)
-
-
-@pytest.fixture
-async def actor(db: str, desk: Desk) -> Actor:
-    return await admin_actor(desk)
 
 
 async def new_ticket(desk: Desk, actor: Actor, channel: Channel = Channel.EMAIL) -> Ticket:

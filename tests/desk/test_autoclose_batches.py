@@ -18,21 +18,6 @@ from tests.conftest import admin_actor
 from tests.support.sweeps import RecordingPublisher, assert_counts_match_tickets, sources_of
 
 
-@pytest.fixture
-def publisher() -> RecordingPublisher:
-    return RecordingPublisher()
-
-
-@pytest.fixture
-def desk(clock: ManualClock, publisher: RecordingPublisher) -> Desk:
-    return Desk(clock=clock, publisher=publisher)
-
-
-@pytest.fixture
-async def actor(db: str, desk: Desk) -> Actor:
-    return await admin_actor(desk)
-
-
 async def test_a_row_that_moved_since_it_was_read_is_left_alone(
     desk: Desk, clock: ManualClock, actor: Actor, publisher: RecordingPublisher
 ) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from desk import stages, tickets
 from desk.access import Actor
 from desk.clock import ManualClock
@@ -22,21 +20,6 @@ from models import (
 )
 from tests.conftest import admin_actor
 from tests.support.sweeps import RecordingPublisher, assert_counts_match_tickets, sources_of
-
-
-@pytest.fixture
-def publisher() -> RecordingPublisher:
-    return RecordingPublisher()
-
-
-@pytest.fixture
-def desk(clock: ManualClock, publisher: RecordingPublisher) -> Desk:
-    return Desk(clock=clock, publisher=publisher)
-
-
-@pytest.fixture
-async def actor(db: str, desk: Desk) -> Actor:
-    return await admin_actor(desk)
 
 
 async def snoozed_ticket(
