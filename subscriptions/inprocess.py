@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-from types import TracebackType
 from typing import Any
 
-from subscriptions.bus import Subscription
+from subscriptions.bus import StartedInContext, Subscription
 from subscriptions.encoding import PayloadError, check_channel, decode, encode
 from subscriptions.hub import Hub
 from subscriptions.metrics import DROP_STOPPED, DROP_UNENCODABLE, BusMetrics, MetricsEmitter
@@ -14,7 +13,7 @@ from subscriptions.metrics import DROP_STOPPED, DROP_UNENCODABLE, BusMetrics, Me
 logger = logging.getLogger(__name__)
 
 
-class InProcessBus:
+class InProcessBus(StartedInContext):
     """Delivers each publish to the local subscribers of its channel, in publish order.
 
     Payloads go through the same JSON encoding as on Redis, so a payload that Redis would
@@ -25,18 +24,6 @@ class InProcessBus:
         self._metrics = MetricsEmitter(metrics)
         self.hub = Hub(metrics=self._metrics, always_ready=True)
         self._stopped = False
-
-    async def __aenter__(self) -> InProcessBus:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def start(self) -> None:
         if self._stopped:

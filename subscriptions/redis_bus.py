@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from types import TracebackType
 from typing import Any
 
-from subscriptions.bus import Subscription
+from subscriptions.bus import StartedInContext, Subscription
 from subscriptions.connections import listener_connection_factory, publisher_client, redact
 from subscriptions.encoding import PayloadError, check_channel, encode
 from subscriptions.hub import Hub
@@ -22,7 +21,7 @@ from subscriptions.tuning import RedisTuning
 logger = logging.getLogger(__name__)
 
 
-class RedisBus:
+class RedisBus(StartedInContext):
     """Redis implementation of ``Bus``.
 
     ``publish`` only appends to a bounded outbox; a publisher task sends it (see Outbox for
@@ -61,18 +60,6 @@ class RedisBus:
         self._listener_task: asyncio.Task[None] | None = None
         self._publisher_task: asyncio.Task[None] | None = None
         self._state = "new"
-
-    async def __aenter__(self) -> RedisBus:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     @property
     def connected(self) -> bool:
