@@ -14,10 +14,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 WINDOW_SECONDS = 60
 
 
+# a key past this share of its limit is counted exactly (a shared store may estimate below it)
+EXACT_FROM = 0.5
+
+
 class CounterStore(Protocol):
-    async def hit(self, key: str, window: int) -> tuple[int, int] | None:
+    async def hit(self, key: str, window: int, exact_above: int) -> tuple[int, int] | None:
         """Count one request in `window`; return (this window's count, the previous window's).
 
+        A store shared by several processes may answer from what it knows in this process
+        while the current count is at most `exact_above`, and must be exact above it.
         None when the store cannot answer (the request is then let through)."""
 
 
@@ -27,7 +33,7 @@ class LocalCounterStore:
     def __init__(self) -> None:
         self._counts: dict[tuple[str, int], int] = {}
 
-    async def hit(self, key: str, window: int) -> tuple[int, int] | None:
+    async def hit(self, key: str, window: int, exact_above: int) -> tuple[int, int] | None:
         current = self._counts.get((key, window), 0) + 1
         self._counts[(key, window)] = current
         if len(self._counts) > 100_000:
@@ -47,7 +53,7 @@ class RateLimiter:
         """Seconds to wait when `key` is over its limit, else None (and the request counts)."""
         moment = self.now()
         window = int(moment // WINDOW_SECONDS)
-        counts = await self.store.hit(key, window)
+        counts = await self.store.hit(key, window, int(self.per_minute * EXACT_FROM))
         if counts is None:
             return None
         current, previous = counts

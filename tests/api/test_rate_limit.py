@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 from starlette.applications import Starlette
 
 from api.app import create_app
@@ -93,3 +95,35 @@ async def test_redis_unreachable_lets_requests_through() -> None:
         assert [await limiter.retry_after("k") for _ in range(3)] == [None, None, None]
     finally:
         await store.close()
+
+
+async def test_redis_counts_of_a_busy_key_far_from_its_limit_are_sent_in_batches() -> None:
+    store = RedisCounterStore("redis://127.0.0.1:6379/0", flush_interval=0.02)
+    limiter = RateLimiter(1_000, store, now=lambda: 1_000_020.0)
+    key = uuid.uuid4().hex
+    redis = Redis.from_url("redis://127.0.0.1:6379/0")
+    try:
+        assert [await limiter.retry_after(key) for _ in range(50)] == [None] * 50
+        shared = f"ts:rate:{key}:{1_000_020 // 60}"
+        assert int(await redis.get(shared) or 0) < 50  # not one round trip per request
+        async with asyncio.timeout(5):
+            while int(await redis.get(shared) or 0) < 50:
+                await asyncio.sleep(0.01)
+        assert int(await redis.get(shared)) == 50
+    finally:
+        await store.close()
+        await redis.aclose()
+
+
+async def test_processes_sharing_redis_share_one_exact_limit() -> None:
+    stores = [RedisCounterStore("redis://127.0.0.1:6379/0", flush_interval=60) for _ in range(2)]
+    first, second = (RateLimiter(100, store, now=lambda: 1_000_020.0) for store in stores)
+    key = uuid.uuid4().hex
+    try:
+        allowed = sum([await first.retry_after(key) is None for _ in range(60)])
+        allowed += sum([await second.retry_after(key) is None for _ in range(80)])
+        allowed += sum([await first.retry_after(key) is None for _ in range(10)])
+        assert allowed == 100
+    finally:
+        for store in stores:
+            await store.close()
