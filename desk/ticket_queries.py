@@ -1,4 +1,7 @@
-"""Reading tickets: cursor pages, newest first, with filters."""
+"""Reading tickets: cursor pages, newest first, with filters.
+
+A page is one statement: the tickets and the stage each is in, as plain rows (no ORM objects).
+"""
 
 from __future__ import annotations
 
@@ -6,17 +9,19 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
-
-from tortoise.expressions import Q
-from tortoise.queryset import QuerySet
+from datetime import UTC, datetime
+from typing import Any
 
 from desk.access import Actor, Permission
 from desk.errors import DeskError, ErrorCode, invalid
 from desk.ids import parse_id
-from models import Channel, StageKind, Ticket
+from desk.sql import fetch, is_postgres
+from models import Channel, StageKind
 
 MAX_PAGE = 100
+
+_CHANNELS = {c.value: c for c in Channel}
+_KINDS = {k.value: k for k in StageKind}
 
 
 @dataclass(frozen=True)
@@ -29,17 +34,54 @@ class TicketFilter:
     created_before: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TicketRow:
+    """The columns of a ticket that readers see, named as on the model."""
+
+    id: uuid.UUID
+    customer_id: str
+    channel: Channel
+    subject: str | None
+    stage_id: uuid.UUID
+    stage_kind: StageKind
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    last_customer_message_at: datetime | None
+    auto_close_due_us: int | None
+    snoozed_until: datetime | None
+    snoozed_until_reply: bool
+    wake_on_customer_reply: bool
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StageRow:
+    """A stage as a page shows it, named as on the model."""
+
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    name: str
+    kind: StageKind
+    position: int
+    auto_close: bool
+    deleted_at: datetime | None
+
+
 @dataclass
 class TicketPage:
-    tickets: list[Ticket]
+    tickets: list[TicketRow]
+    stages: dict[uuid.UUID, StageRow]  # the stage of every ticket on the page, by id
     has_next_page: bool
-    matching: QuerySet[Ticket]
+    where: str
+    params: list[Any]
 
     async def total_count(self) -> int:
         """Every ticket the filter matches (counted only when asked for)."""
-        return await self.matching.count()
+        rows = await fetch(f"SELECT COUNT(*) AS n FROM ticket t WHERE {self.where}", *self.params)
+        return int(rows[0]["n"])
 
-    def cursor(self, ticket: Ticket) -> str:
+    def cursor(self, ticket: TicketRow) -> str:
         return encode_cursor(ticket.created_at, ticket.id)
 
 
@@ -61,26 +103,57 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise invalid("the cursor is not one this API gave out", "after") from None
 
 
-def _filtered(actor: Actor, where: TicketFilter | None) -> QuerySet[Ticket]:
-    query = Ticket.filter(workspace_id=actor.workspace_id)
+def _db_time(moment: datetime, postgres: bool) -> datetime | str:
+    # SQLite keeps Tortoise datetimes as UTC text ("2026-01-05 09:00:00.5+00:00"), which sorts
+    # like time; a bound in the same form compares correctly.
+    return moment if postgres else moment.astimezone(UTC).isoformat(sep=" ")
+
+
+def _in(column: str, values: list[Any]) -> tuple[str, list[Any]]:
+    if not values:
+        return "1 = 0", []
+    return f"{column} IN ({', '.join('?' * len(values))})", values
+
+
+def _filtered(actor: Actor, where: TicketFilter | None, postgres: bool) -> tuple[str, list[Any]]:
+    """The WHERE clause (over `ticket t`) and its parameters for the actor's tickets."""
+    clauses = ["t.workspace_id = ?"]
+    params: list[Any] = [actor.workspace_id]
+
+    def add(clause: str, values: list[Any]) -> None:
+        clauses.append(clause)
+        params.extend(values)
+
     if where is None:
-        return query
+        return clauses[0], params
     if where.stage_ids is not None:
         ids = [parsed for raw in where.stage_ids if (parsed := parse_id(raw)) is not None]
-        query = query.filter(stage_id__in=ids)
+        add(*_in("t.stage_id", ids))
     if where.stage_kinds is not None:
-        query = query.filter(stage_kind__in=list(where.stage_kinds))
+        add(*_in("t.stage_kind", [StageKind(k).value for k in where.stage_kinds]))
     if where.channel is not None:
-        query = query.filter(channel=where.channel)
+        add("t.channel = ?", [Channel(where.channel).value])
     if where.customer_id is not None:
         if "\x00" in where.customer_id:
             raise invalid("customerId cannot hold NUL characters", "filter", "customerId")
-        query = query.filter(customer_id=where.customer_id)
+        add("t.customer_id = ?", [where.customer_id])
     if where.created_after is not None:
-        query = query.filter(created_at__gt=where.created_after)
+        add("t.created_at > ?", [_db_time(where.created_after, postgres)])
     if where.created_before is not None:
-        query = query.filter(created_at__lt=where.created_before)
-    return query
+        add("t.created_at < ?", [_db_time(where.created_before, postgres)])
+    return " AND ".join(clauses), params
+
+
+_PAGE = (
+    "SELECT t.id, t.customer_id, t.channel, t.subject, t.stage_id, t.stage_kind, t.version,"
+    " t.created_at, t.updated_at, t.last_customer_message_at, t.auto_close_due_us,"
+    " t.snoozed_until, t.snoozed_until_reply, t.wake_on_customer_reply, t.closed_at,"
+    " s.workspace_id AS stage_workspace_id, s.name AS stage_name, s.kind AS stage_kind_of,"
+    " s.position AS stage_position, s.auto_close AS stage_auto_close,"
+    " s.deleted_at AS stage_deleted_at"
+    " FROM ticket t JOIN stage s ON s.id = t.stage_id"
+    " WHERE {where} ORDER BY t.created_at DESC, t.id DESC LIMIT ?"
+)
 
 
 async def list_tickets(
@@ -91,12 +164,86 @@ async def list_tickets(
         raise invalid("first cannot be negative", "first")
     if first > MAX_PAGE:
         raise DeskError(ErrorCode.LIMIT_EXCEEDED, f"first is at most {MAX_PAGE}", ["first"])
-    base = _filtered(actor, where)
-    page = base
+    postgres = is_postgres()
+    base, params = _filtered(actor, where, postgres)
+    page, page_params = base, list(params)
     if after is not None:
         created_at, ticket_id = decode_cursor(after)
-        page = page.filter(
-            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=ticket_id)
-        )
-    rows = await page.order_by("-created_at", "-id").limit(first + 1)
-    return TicketPage(tickets=rows[:first], has_next_page=len(rows) > first, matching=base)
+        moment = _db_time(created_at, postgres)
+        page += " AND (t.created_at < ? OR (t.created_at = ? AND t.id < ?))"
+        page_params += [moment, moment, ticket_id]
+    records = await fetch(_PAGE.format(where=page), *page_params, first + 1)
+    convert = _from_postgres if postgres else _from_sqlite
+    tickets: list[TicketRow] = []
+    stages: dict[uuid.UUID, StageRow] = {}
+    for record in records[:first]:
+        ticket, stage = convert(record)
+        tickets.append(ticket)
+        stages.setdefault(stage.id, stage)
+    return TicketPage(tickets, stages, len(records) > first, base, params)
+
+
+def _from_postgres(r: dict[str, Any]) -> tuple[TicketRow, StageRow]:
+    ticket = TicketRow(
+        r["id"],
+        r["customer_id"],
+        _CHANNELS[r["channel"]],
+        r["subject"],
+        r["stage_id"],
+        _KINDS[r["stage_kind"]],
+        r["version"],
+        r["created_at"],
+        r["updated_at"],
+        r["last_customer_message_at"],
+        r["auto_close_due_us"],
+        r["snoozed_until"],
+        r["snoozed_until_reply"],
+        r["wake_on_customer_reply"],
+        r["closed_at"],
+    )
+    stage = StageRow(
+        r["stage_id"],
+        r["stage_workspace_id"],
+        r["stage_name"],
+        _KINDS[r["stage_kind_of"]],
+        r["stage_position"],
+        r["stage_auto_close"],
+        r["stage_deleted_at"],
+    )
+    return ticket, stage
+
+
+def _time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _from_sqlite(r: dict[str, Any]) -> tuple[TicketRow, StageRow]:
+    # SQLite keeps Tortoise's text forms of UUIDs and datetimes, and 0/1 for booleans
+    stage_id = uuid.UUID(r["stage_id"])
+    ticket = TicketRow(
+        uuid.UUID(r["id"]),
+        r["customer_id"],
+        _CHANNELS[r["channel"]],
+        r["subject"],
+        stage_id,
+        _KINDS[r["stage_kind"]],
+        r["version"],
+        datetime.fromisoformat(r["created_at"]),
+        datetime.fromisoformat(r["updated_at"]),
+        _time(r["last_customer_message_at"]),
+        r["auto_close_due_us"],
+        _time(r["snoozed_until"]),
+        bool(r["snoozed_until_reply"]),
+        bool(r["wake_on_customer_reply"]),
+        _time(r["closed_at"]),
+    )
+    stage = StageRow(
+        stage_id,
+        uuid.UUID(r["stage_workspace_id"]),
+        r["stage_name"],
+        _KINDS[r["stage_kind_of"]],
+        r["stage_position"],
+        bool(r["stage_auto_close"]),
+        _time(r["stage_deleted_at"]),
+    )
+    return ticket, stage

@@ -31,7 +31,9 @@ class AdminMutations:
         stage, errors = await attempt(
             stages.create_stage(desk, actor_of(info), input.name, input.position, input.auto_close)
         )
-        return StagePayload(stage=None if stage is None else Stage(model=stage), user_errors=errors)
+        return StagePayload(
+            stage=None if stage is None else Stage.from_model(stage), user_errors=errors
+        )
 
     @strawberry.mutation(description="ADMIN only.")
     async def update_stage(self, info: Info, input: UpdateStageInput) -> StagePayload:
@@ -42,7 +44,9 @@ class AdminMutations:
         stage, errors = await attempt(
             stages.update_stage(desk, actor_of(info), str(input.id), change)
         )
-        return StagePayload(stage=None if stage is None else Stage(model=stage), user_errors=errors)
+        return StagePayload(
+            stage=None if stage is None else Stage.from_model(stage), user_errors=errors
+        )
 
     @strawberry.mutation(description="ADMIN only. Moves the stage's tickets to Open.")
     async def delete_stage(self, info: Info, input: DeleteStageInput) -> DeleteStagePayload:

@@ -139,7 +139,7 @@ class LiveSubscriptions:
                             continue
                         sent.add(transition.id)
                         yield StageChange(
-                            ticket=Ticket(model=ticket),
+                            ticket=Ticket.from_model(ticket),
                             transition=StageTransition(model=transition),
                         )
         finally:

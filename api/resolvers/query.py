@@ -9,7 +9,7 @@ from api.types.counts import StageCounts
 from api.types.enums import Channel
 from api.types.inputs import TicketFilter
 from api.types.stage import Stage
-from api.types.ticket import PageInfo, Ticket, TicketConnection, TicketEdge
+from api.types.ticket import Ticket, TicketConnection
 from desk import analytics, api_keys, stages, ticket_queries, tickets, workspaces
 from desk.access import Permission
 from desk.errors import DeskError
@@ -34,12 +34,14 @@ class CoreQueries:
 
     @strawberry.field
     async def stages(self, info: Info, include_deleted: bool = False) -> list[Stage]:
-        return [Stage(model=s) for s in await stages.list_stages(actor_of(info), include_deleted)]
+        return [
+            Stage.from_model(s) for s in await stages.list_stages(actor_of(info), include_deleted)
+        ]
 
     @strawberry.field
     async def ticket(self, info: Info, id: strawberry.ID) -> Ticket | None:
         model = await tickets.get_ticket(actor_of(info), id)
-        return None if model is None else Ticket(model=model)
+        return None if model is None else Ticket.from_model(model)
 
     @strawberry.field(description="Newest first; first <= 100.")
     async def tickets(
@@ -64,15 +66,7 @@ class CoreQueries:
             page = await ticket_queries.list_tickets(actor, first, after, where)
         except DeskError as error:
             raise _as_graphql_error(error) from None
-        edges = [TicketEdge(cursor=page.cursor(t), node=Ticket(model=t)) for t in page.tickets]
-        return TicketConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
-            page=page,
-        )
+        return TicketConnection.from_page(page)
 
     @strawberry.field
     async def stage_counts(self, info: Info, channel: Channel | None = None) -> StageCounts:

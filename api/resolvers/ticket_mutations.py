@@ -19,7 +19,9 @@ from models import Ticket as TicketModel
 
 
 def _payload(model: TicketModel | None, errors: list) -> TicketPayload:
-    return TicketPayload(ticket=None if model is None else Ticket(model=model), user_errors=errors)
+    return TicketPayload(
+        ticket=None if model is None else Ticket.from_model(model), user_errors=errors
+    )
 
 
 @strawberry.type
@@ -106,7 +108,7 @@ class TicketMutations:
         if result is None:
             return BulkChangeStagePayload(user_errors=errors)
         return BulkChangeStagePayload(
-            moved=[Ticket(model=t) for t in result.moved],
+            moved=[Ticket.from_model(t) for t in result.moved],
             unchanged=[strawberry.ID(i) for i in result.unchanged],
             failed=[
                 BulkFailure(ticket_id=strawberry.ID(i), code=code, message=message)

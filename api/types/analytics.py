@@ -18,7 +18,7 @@ class StageDuration:
     @classmethod
     def from_view(cls, view: StageDurationView) -> StageDuration:
         return cls(
-            stage=Stage(model=view.stage),
+            stage=Stage.from_model(view.stage),
             exits=view.exits,
             average_seconds=view.average_seconds,
             median_seconds=view.median_seconds,

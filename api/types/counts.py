@@ -30,5 +30,5 @@ class StageCounts:
             at=view.at,
             channel=view.channel,
             total=view.total,
-            counts=[StageCount(stage=Stage(model=s), count=c) for s, c in view.counts],
+            counts=[StageCount(stage=Stage.from_model(s), count=c) for s, c in view.counts],
         )
