@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from desk.access import Actor, Permission
 from desk.errors import DeskError, ErrorCode, invalid
 from desk.ids import parse_id
-from desk.sql import fetch, is_postgres
+from desk.sql import fetch, is_postgres, select
 from models import Channel, StageKind
 
 MAX_PAGE = 100
@@ -172,19 +173,18 @@ async def list_tickets(
         moment = _db_time(created_at, postgres)
         page += " AND (t.created_at < ? OR (t.created_at = ? AND t.id < ?))"
         page_params += [moment, moment, ticket_id]
-    records = await fetch(_PAGE.format(where=page), *page_params, first + 1)
-    convert = _from_postgres if postgres else _from_sqlite
-    tickets: list[TicketRow] = []
+    records = await select(_PAGE.format(where=page), *page_params, first + 1)
+    ticket_of, stage_of = (_ticket, _stage) if postgres else (_sqlite_ticket, _sqlite_stage)
+    tickets = [ticket_of(r) for r in records[:first]]
     stages: dict[uuid.UUID, StageRow] = {}
-    for record in records[:first]:
-        ticket, stage = convert(record)
-        tickets.append(ticket)
-        stages.setdefault(stage.id, stage)
+    for ticket, record in zip(tickets, records, strict=False):
+        if ticket.stage_id not in stages:
+            stages[ticket.stage_id] = stage_of(ticket.stage_id, record)
     return TicketPage(tickets, stages, len(records) > first, base, params)
 
 
-def _from_postgres(r: dict[str, Any]) -> tuple[TicketRow, StageRow]:
-    ticket = TicketRow(
+def _ticket(r: Mapping[str, Any]) -> TicketRow:
+    return TicketRow(
         r["id"],
         r["customer_id"],
         _CHANNELS[r["channel"]],
@@ -201,8 +201,11 @@ def _from_postgres(r: dict[str, Any]) -> tuple[TicketRow, StageRow]:
         r["wake_on_customer_reply"],
         r["closed_at"],
     )
-    stage = StageRow(
-        r["stage_id"],
+
+
+def _stage(stage_id: uuid.UUID, r: Mapping[str, Any]) -> StageRow:
+    return StageRow(
+        stage_id,
         r["stage_workspace_id"],
         r["stage_name"],
         _KINDS[r["stage_kind_of"]],
@@ -210,22 +213,22 @@ def _from_postgres(r: dict[str, Any]) -> tuple[TicketRow, StageRow]:
         r["stage_auto_close"],
         r["stage_deleted_at"],
     )
-    return ticket, stage
 
 
 def _time(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
-def _from_sqlite(r: dict[str, Any]) -> tuple[TicketRow, StageRow]:
-    # SQLite keeps Tortoise's text forms of UUIDs and datetimes, and 0/1 for booleans
-    stage_id = uuid.UUID(r["stage_id"])
-    ticket = TicketRow(
+# SQLite keeps Tortoise's text forms of UUIDs and datetimes, and 0/1 for booleans
+
+
+def _sqlite_ticket(r: Mapping[str, Any]) -> TicketRow:
+    return TicketRow(
         uuid.UUID(r["id"]),
         r["customer_id"],
         _CHANNELS[r["channel"]],
         r["subject"],
-        stage_id,
+        uuid.UUID(r["stage_id"]),
         _KINDS[r["stage_kind"]],
         r["version"],
         datetime.fromisoformat(r["created_at"]),
@@ -237,7 +240,10 @@ def _from_sqlite(r: dict[str, Any]) -> tuple[TicketRow, StageRow]:
         bool(r["wake_on_customer_reply"]),
         _time(r["closed_at"]),
     )
-    stage = StageRow(
+
+
+def _sqlite_stage(stage_id: uuid.UUID, r: Mapping[str, Any]) -> StageRow:
+    return StageRow(
         stage_id,
         uuid.UUID(r["stage_workspace_id"]),
         r["stage_name"],
@@ -246,4 +252,3 @@ def _from_sqlite(r: dict[str, Any]) -> tuple[TicketRow, StageRow]:
         bool(r["stage_auto_close"]),
         _time(r["stage_deleted_at"]),
     )
-    return ticket, stage
