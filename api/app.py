@@ -14,6 +14,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from tortoise.context import TortoiseContext
 
+from api.cached_reads import CachedReads
 from api.graphql_view import GraphQLView
 from api.health import healthz, metrics, readyz
 from api.limits import BodySizeLimit
@@ -28,6 +29,7 @@ from desk.service import Desk
 from models.database import activate, open_database
 from subscriptions import create_bus
 from subscriptions.bus import Bus
+from subscriptions.echo import LocalEcho
 from ticket_stages.settings import Settings
 
 logger = logging.getLogger("ticket_stages")
@@ -90,8 +92,12 @@ def create_app(
                 settings.rate_limit_per_minute,
                 await stack.enter_async_context(_counter_store(settings)),
             )
-            desk = Desk(clock=clock or SystemClock(), publisher=event_bus)
-            services = Services(settings=settings, desk=desk, bus=event_bus, metrics=metrics_)
+            echo = LocalEcho(event_bus)
+            desk = Desk(clock=clock or SystemClock(), publisher=echo)
+            services = Services(
+                settings=settings, desk=desk, bus=event_bus, metrics=metrics_, echo=echo
+            )
+            stack.push_async_callback(services.close)
             runtime.services = services
             app.state.services = services
             app.state.database = runtime.database
@@ -115,6 +121,7 @@ def create_app(
     middleware = [
         Middleware(BodySizeLimit),
         Middleware(RateLimit, limiter_of=lambda: runtime.rate_limiter),
+        Middleware(CachedReads, services_of=lambda: runtime.services),
         Middleware(DatabaseOutage),
         Middleware(DatabaseContext, runtime=runtime),
     ]

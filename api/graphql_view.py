@@ -22,10 +22,9 @@ from api.limits import MAX_DOCUMENT_BYTES
 from api.live.shared_results import SharedJson
 from api.services import Services
 from desk.access import Actor
-from desk.api_keys import authenticate
 
 MAX_SUBSCRIPTIONS_PER_SOCKET = 20
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
 def bearer_secret(value: object) -> str | None:
@@ -37,9 +36,9 @@ def bearer_secret(value: object) -> str | None:
     return secret.strip()
 
 
-async def actor_for(header: object) -> Actor | None:
+async def actor_for(services: Services, header: object) -> Actor | None:
     secret = bearer_secret(header)
-    return None if secret is None else await authenticate(secret)
+    return None if secret is None else await services.keys.actor_for(secret)
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -91,18 +90,18 @@ class GraphQLView(GraphQL[Context, None]):
         services: Services = self._services_of()
         context = Context(services=services, request=request, response=response)
         incoming = request.headers.get("x-request-id", "")
-        if _REQUEST_ID.fullmatch(incoming):
+        if REQUEST_ID.fullmatch(incoming):
             context.request_id = incoming
         if isinstance(request, Request):
             if isinstance(response, Response):
                 response.headers["x-request-id"] = context.request_id
-            context.actor = await actor_for(request.headers.get("authorization"))
+            context.actor = await actor_for(services, request.headers.get("authorization"))
         return context
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
         params = context.connection_params or {}
         header = params.get("authorization") or params.get("Authorization")
-        actor = await actor_for(header)
+        actor = await actor_for(context.services, header)
         if actor is None:
             raise ConnectionRejectionError({"message": "a valid API key is required"})
         context.actor = actor

@@ -81,6 +81,14 @@ class RateLimit:
     def __init__(self, app: ASGIApp, limiter_of: Callable[[], RateLimiter | None]) -> None:
         self.app = app
         self.limiter_of = limiter_of
+        self._keys: dict[bytes, str | None] = {}  # Authorization header -> its key
+
+    def _key_of(self, authorization: bytes) -> str | None:
+        if authorization not in self._keys:
+            if len(self._keys) >= 10_000:
+                self._keys.clear()
+            self._keys[authorization] = key_of(authorization)
+        return self._keys[authorization]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         limiter = self.limiter_of()
@@ -90,7 +98,7 @@ class RateLimit:
         key = None
         for name, value in scope.get("headers", []):
             if name == b"authorization":
-                key = key_of(value)
+                key = self._key_of(value)
         if key is not None:
             wait = await limiter.retry_after(key)
             if wait is not None:

@@ -30,7 +30,8 @@ def _error(status: int, message: str, **headers: str) -> Response:
 
 
 async def download_report(request: Request) -> Response:
-    actor = await actor_for(request.headers.get("authorization"))
+    services: Services = request.app.state.services
+    actor = await actor_for(services, request.headers.get("authorization"))
     if actor is None:
         return _error(401, "send Authorization: Bearer <API key>", **{"WWW-Authenticate": "Bearer"})
     report = await reports.get_report(actor, request.path_params["report_id"])
@@ -38,7 +39,6 @@ async def download_report(request: Request) -> Response:
         return _error(404, "report not found")
     if report.status != ReportStatus.READY:
         return _error(409, f"the report is {report.status.value}; it can be downloaded once READY")
-    services: Services = request.app.state.services
     path = reports.ready_file(services.settings.reports_dir, report)
     if path is None:
         return _error(404, "the report's file is no longer available; generate the report again")

@@ -172,10 +172,9 @@ async def update_stage(desk: Desk, actor: Actor, stage_id: str, change: StageCha
             await _renumber(actor.workspace_id, stage, change.position)
         if flag_changed:
             await _reschedule_stage(desk, workspace, stage)
-        if renamed or change.position is not None:
-            await apply_changes(
-                actor.workspace_id, Counter(), batch
-            )  # the counts show names and order
+        if renamed or change.position is not None or flag_changed:
+            # the counts show each stage's name, order and autoClose
+            await apply_changes(actor.workspace_id, Counter(), batch)
         batch.add(actor.workspace_id, TOPIC_STAGES, {"stageId": str(stage.id), "change": "updated"})
     await stage.refresh_from_db()
     return stage

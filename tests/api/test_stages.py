@@ -266,6 +266,7 @@ async def test_stage_changes_that_show_in_the_counts_bump_their_version(api: Api
     await api.create_stage("Pending")
     await api.update_stage(stage["id"], position=5)
     assert await api.version() == version + 4
-    await api.update_stage(stage["id"], autoClose=False)
-    await api.update_stage(stage["id"], name="Assigned to me")
-    assert await api.version() == version + 4
+    await api.update_stage(stage["id"], autoClose=False)  # the counts show autoClose
+    assert await api.version() == version + 5
+    await api.update_stage(stage["id"], name="Assigned to me")  # no change
+    assert await api.version() == version + 5

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from typing import Any
 
 import pytest
 
+from desk import tickets
+from desk.access import Actor
 from desk.clock import ManualClock
+from desk.events import NullPublisher
+from desk.service import Desk
+from models import Channel, Role
+from models.database import activate
 from tests.live.conftest import SHARED_REDIS_URL, Served, Workspace, require_shared_redis, served
 from tests.live.test_stage_changes import CHANGES
 from tests.live.test_stage_counts import SUBSCRIBE, create_ticket, database_counts
@@ -40,6 +47,14 @@ async def _quick_mutations(workspace: Workspace, count: int) -> None:
         began = time.perf_counter()
         await create_ticket(workspace, customer=f"while-away-{index}")
         assert time.perf_counter() - began < 1.0, "a mutation waited on Redis"
+
+
+async def _created_elsewhere(server: Served, workspace: Workspace, channel: Channel) -> None:
+    """A ticket created by another process, whose event is lost while Redis is away."""
+    elsewhere = Desk(clock=server.app.state.services.desk.clock, publisher=NullPublisher())
+    actor = Actor(uuid.UUID(workspace.id), None, "another process", Role.AGENT)
+    with activate(server.app.state.database):
+        await tickets.create_ticket(elsewhere, actor, "elsewhere", channel)
 
 
 async def _link_back(served_: Served) -> None:
@@ -83,6 +98,12 @@ async def test_redis_killed_and_restarted(
                 await _quick_mutations(acme, 2)
                 await create_ticket(acme, "EMAIL")
                 await asyncio.sleep(1.0)
+            # what this process commits reaches its own subscribers without Redis
+            deadline = loop.time() + RECOVERY
+            await _converges(live, every, await database_counts(acme), deadline)
+            await _converges(live, email, await database_counts(acme, "EMAIL"), deadline)
+            await _created_elsewhere(server, acme, Channel.EMAIL)
+            await asyncio.sleep(0.3)
             assert live.pending(every) == 0 and live.pending(email) == 0
             await asyncio.to_thread(private_redis.restart)
             deadline = asyncio.get_running_loop().time() + RECOVERY
