@@ -35,7 +35,7 @@ async def _run_api(quick: bool) -> list[dict[str, Any]]:
 
     with private_servers() as servers:
         rows = await api.throughput(servers, quick)
-        rows.append(await api.counts_scaling(servers, quick))
+        rows.extend(await api.counts_scaling(servers, quick))
     return rows
 
 

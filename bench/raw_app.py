@@ -79,9 +79,12 @@ async def move(request: Request) -> Response:
             stage_id,
             datetime.now(UTC),
         )
+        # the two counter rows are locked in one fixed order, or opposite moves deadlock
         await conn.execute(
-            "UPDATE stage_counter SET count = count + CASE WHEN stage_id = $1 THEN -1 ELSE 1 END "
-            "WHERE stage_id IN ($1, $2) AND channel = $3",
+            "UPDATE stage_counter c SET count = c.count + "
+            "CASE WHEN c.stage_id = $1 THEN -1 ELSE 1 END "
+            "FROM (SELECT id FROM stage_counter WHERE stage_id IN ($1, $2) AND channel = $3 "
+            "ORDER BY id FOR UPDATE) locked WHERE c.id = locked.id",
             row["from_stage"],
             stage_id,
             row["channel"],
