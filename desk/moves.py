@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from desk.access import SYSTEM_ACTOR_NAME
 from desk.clock import to_us
-from desk.counters import CountKey, apply_changes
+from desk.counters import (
+    CountKey,
+    apply_changes,
+    bump_and_count_postgres,
+    counter_changes,
+    note_counts,
+)
 from desk.events import TOPIC_CHANGES, EventBatch
 from desk.rules import auto_close_eligible, is_closed, period_for, schedule_auto_close
 from desk.sql import fetch, is_postgres
@@ -65,6 +73,19 @@ def policy_of(workspace: Workspace) -> Policy:
     )
 
 
+class StageRef(Protocol):
+    """What a move needs of its target stage (a Stage, or the columns of one read with a lock)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def kind(self) -> StageKind: ...
+
+    @property
+    def auto_close(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class Snooze:
     until: datetime | None  # None: until the customer replies
@@ -73,7 +94,7 @@ class Snooze:
 
 def apply_move(
     ticket: Ticket,
-    target: Stage,
+    target: StageRef,
     now: datetime,
     policy: Policy,
     *,
@@ -159,7 +180,7 @@ def transition_event(
 
 async def move_one(
     ticket: Ticket,
-    target: Stage,
+    target: StageRef,
     source: TransitionSource,
     actor_name: str,
     now: datetime,
@@ -168,29 +189,134 @@ async def move_one(
     *,
     snooze: Snooze | None = None,
     fresh_period: bool = False,
-) -> StageTransition:
-    """Move one locked ticket: ticket row, transition and counters in the caller's transaction."""
+    if_unchanged_since: int | None = None,
+) -> int | None:
+    """Move one ticket: ticket row, transition and counters; returns the transition's id.
+
+    The ticket is locked by the caller's transaction; or, with `if_unchanged_since` (the
+    row version, xmin, of the ticket read without locks; PostgreSQL only), the move applies
+    only if the ticket is still at that version and the workspace's settings and the target
+    stage are still `policy` and `target`: otherwise it changes nothing (not even in the
+    database, though the ticket in memory was changed) and returns None. On PostgreSQL the
+    move is one statement, so it needs no transaction of its own when unlocked.
+    """
     from_stage_id = ticket.stage_id
     stay = stay_us(ticket.stage_entered_at, now)
     apply_move(ticket, target, now, policy, snooze=snooze, fresh_period=fresh_period)
-    await ticket.save(update_fields=_MOVED_FIELDS)
-    transition = await StageTransition.create(
-        workspace_id=ticket.workspace_id,
-        ticket_id=ticket.id,
-        channel=ticket.channel,
-        from_stage_id=from_stage_id,
-        to_stage_id=target.id,
-        source=source,
-        actor=actor_name,
-        at=now,
-        stay_us=stay,
+    channel = ticket.channel.value
+    deltas: Counter[CountKey] = Counter({(from_stage_id, channel): -1, (target.id, channel): 1})
+    moved = [getattr(ticket, name) for name in _MOVED_FIELDS]
+    moved[_MOVED_FIELDS.index("stage_kind")] = ticket.stage_kind.value
+    if is_postgres():
+        guard: list[object] = []
+        if if_unchanged_since is not None:
+            guard = [
+                ticket.workspace_id,
+                target.id,
+                target.auto_close,
+                policy.auto_close_enabled,
+                policy.auto_close_seconds,
+                json.dumps(policy.auto_close_seconds_by_channel),
+            ]
+        rows = await fetch(
+            _MOVE_ONE_GUARDED_POSTGRES if guard else _MOVE_ONE_POSTGRES,
+            *guard,
+            *moved,
+            ticket.id,
+            *([] if if_unchanged_since is None else [if_unchanged_since]),
+            ticket.workspace_id,
+            *counter_changes(deltas),
+            from_stage_id,
+            source.value,
+            actor_name,
+            now,
+            stay,
+        )
+        if rows[0]["transition_id"] is None:
+            return None
+        transition_id = int(rows[0]["transition_id"])
+        note_counts(ticket.workspace_id, int(rows[0]["counts_version"]), batch)
+    else:
+        if if_unchanged_since is not None:
+            raise ValueError("a move without locks is for PostgreSQL")
+        await fetch(_UPDATE_MOVED, *moved, ticket.id)
+        rows = await fetch(
+            _INSERT_TRANSITION,
+            ticket.workspace_id,
+            ticket.id,
+            channel,
+            from_stage_id,
+            target.id,
+            source.value,
+            actor_name,
+            now,
+            stay,
+        )
+        transition_id = int(rows[0]["id"])
+        await apply_changes(ticket.workspace_id, deltas, batch)
+    batch.add(
+        ticket.workspace_id,
+        TOPIC_CHANGES,
+        transition_event(
+            ticket_id=str(ticket.id),
+            transition_id=transition_id,
+            from_stage_id=str(from_stage_id),
+            to_stage_id=str(target.id),
+            source=source.value,
+            actor=actor_name,
+            at=now.isoformat(),
+            version=ticket.version,
+        ),
     )
-    deltas: Counter[CountKey] = Counter()
-    deltas[(from_stage_id, ticket.channel.value)] -= 1
-    deltas[(target.id, ticket.channel.value)] += 1
-    await apply_changes(ticket.workspace_id, deltas, batch)
-    batch.add(ticket.workspace_id, TOPIC_CHANGES, change_event(ticket, transition))
-    return transition
+    return transition_id
+
+
+_UPDATE_MOVED = (
+    f"UPDATE ticket SET {', '.join(f'{name} = ?' for name in _MOVED_FIELDS)} WHERE id = ?"
+)
+_TRANSITION_COLUMNS = (
+    "workspace_id, ticket_id, channel, from_stage_id, to_stage_id, source, actor, at, stay_us"
+)
+_INSERT_TRANSITION = (
+    f"INSERT INTO stage_transition ({_TRANSITION_COLUMNS}) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+)
+
+
+def _move_one_postgres(guarded: bool) -> str:
+    """The ticket, then the counts version and counters (workspace row first), then the
+    transition: each step only if the one before it changed a row.
+
+    Guarded, the workspace and the target stage are share-locked first (as hold_for_moves
+    and the sweeps do, so an admin's change holding the workspace is waited for before the
+    ticket is locked) and must still hold the settings and stage the move was planned with;
+    a lock that waited reads the latest version of its row. The ticket must still be at the
+    row version it was read at.
+    """
+    held = ""
+    guard = ""
+    if guarded:
+        held = (
+            "held AS (SELECT w.id FROM workspace w JOIN stage s ON s.workspace_id = w.id "
+            "WHERE w.id = ? AND s.id = ? AND s.deleted_at IS NULL AND s.auto_close = ? "
+            "AND w.auto_close_enabled = ? AND w.auto_close_seconds = ? "
+            "AND w.auto_close_seconds_by_channel = ?::jsonb FOR KEY SHARE OF w, s), "
+        )
+        guard = " AND xmin = ?::xid AND EXISTS (SELECT 1 FROM held)"
+    return (
+        f"WITH {held}moved AS ({_UPDATE_MOVED}{guard} "
+        "RETURNING id, workspace_id, channel, stage_id), "
+        f"{bump_and_count_postgres('EXISTS (SELECT 1 FROM moved)')}, "
+        f"recorded AS (INSERT INTO stage_transition ({_TRANSITION_COLUMNS}) "
+        "SELECT workspace_id, id, channel, ?::uuid, stage_id, ?::text, ?::text, "
+        "?::timestamptz, ?::bigint FROM moved RETURNING id) "
+        "SELECT (SELECT counts_version FROM bumped) AS counts_version, "
+        "(SELECT id FROM recorded) AS transition_id"
+    )
+
+
+_MOVE_ONE_POSTGRES = _move_one_postgres(guarded=False)
+_MOVE_ONE_GUARDED_POSTGRES = _move_one_postgres(guarded=True)
 
 
 async def move_many(
@@ -385,9 +511,6 @@ _SET_MOVED = (
     "stage_entered_at = ?"
 )
 _GUARD = "ticket.id = m.id AND ticket.version = m.version AND ticket.stage_id = m.from_stage_id"
-_TRANSITION_COLUMNS = (
-    "workspace_id, ticket_id, channel, from_stage_id, to_stage_id, source, actor, at, stay_us"
-)
 
 # one statement: update the rows still as read, and insert a transition for each that changed
 _MOVE_POSTGRES = (

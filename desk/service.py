@@ -26,3 +26,10 @@ class Desk:
         async with in_transaction():
             yield batch
         batch.publish_to(self.publisher)
+
+    @asynccontextmanager
+    async def statement(self) -> AsyncIterator[EventBatch]:
+        """For work written by a single statement, atomic on its own: events after it."""
+        batch = EventBatch()
+        yield batch
+        batch.publish_to(self.publisher)

@@ -13,7 +13,15 @@ from desk.counters import CountKey, apply_changes
 from desk.errors import DeskError, ErrorCode, invalid, not_found
 from desk.events import TOPIC_CHANGES, EventBatch
 from desk.ids import parse_id
-from desk.moves import Policy, Snooze, change_event, load_policy, move_many, move_one
+from desk.move_reads import ReadForMove, read_for_move, unlocked_moves
+from desk.moves import (
+    Policy,
+    Snooze,
+    change_event,
+    load_policy,
+    move_many,
+    move_one,
+)
 from desk.rules import (
     auto_close_eligible,
     check_manual_target,
@@ -180,17 +188,49 @@ async def change_stage(
     desk: Desk, actor: Actor, ticket_id: str, stage_id: str, expected_version: int | None = None
 ) -> Ticket:
     actor.require(Permission.WORK_TICKETS)
+    ticket_uuid, stage_uuid = parse_id(ticket_id), parse_id(stage_id)
+    if unlocked_moves():  # one read and one write, no transaction, if nothing changes between
+        read = await read_for_move(actor.workspace_id, ticket_uuid, stage_uuid, lock=False)
+        if read is not None:
+            async with desk.statement() as batch:
+                if await _move_as_read(desk, actor, read, expected_version, batch):
+                    return read.ticket
     async with desk.transaction() as batch:
-        ticket = await _locked_ticket(actor, ticket_id)
-        _check_version(ticket, expected_version)
-        target = await live_stage(actor.workspace_id, stage_id, ["stageId"])
-        if target.id == ticket.stage_id:
-            return ticket
-        check_manual_target(target.kind)
-        source = transition_source(ticket.stage_kind, TransitionSource.MANUAL)
-        policy = await load_policy(actor.workspace_id)
-        await move_one(ticket, target, source, actor.name, desk.clock.now(), policy, batch)
-    return ticket
+        read = await read_for_move(actor.workspace_id, ticket_uuid, stage_uuid)
+        if read is None:  # the ticket or the stage is missing: say which, as every move does
+            ticket = await _locked_ticket(actor, ticket_id)
+            _check_version(ticket, expected_version)
+            target = await live_stage(actor.workspace_id, stage_id, ["stageId"])
+            read = ReadForMove(ticket, target, await load_policy(actor.workspace_id))
+        await _move_as_read(desk, actor, read, expected_version, batch)
+    return read.ticket
+
+
+async def _move_as_read(
+    desk: Desk,
+    actor: Actor,
+    read: ReadForMove,
+    expected_version: int | None,
+    batch: EventBatch,
+) -> bool:
+    """An agent's move of the ticket read; False if read without locks and changed since."""
+    ticket, target = read.ticket, read.target
+    _check_version(ticket, expected_version)
+    if target.id == ticket.stage_id:
+        return True
+    check_manual_target(target.kind)
+    source = transition_source(ticket.stage_kind, TransitionSource.MANUAL)
+    moved = await move_one(
+        ticket,
+        target,
+        source,
+        actor.name,
+        desk.clock.now(),
+        read.policy,
+        batch,
+        if_unchanged_since=read.row_version,
+    )
+    return moved is not None
 
 
 async def reopen_ticket(
