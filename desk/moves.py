@@ -74,7 +74,7 @@ def policy_of(workspace: Workspace) -> Policy:
 
 
 class StageRef(Protocol):
-    """What a move needs of its target stage (a Stage, or the columns of one read with a lock)."""
+    """What a move needs of its target stage (a Stage, or its columns read with the ticket)."""
 
     @property
     def id(self) -> uuid.UUID: ...
@@ -203,14 +203,11 @@ async def move_one(
     from_stage_id = ticket.stage_id
     stay = stay_us(ticket.stage_entered_at, now)
     apply_move(ticket, target, now, policy, snooze=snooze, fresh_period=fresh_period)
-    channel = ticket.channel.value
-    deltas: Counter[CountKey] = Counter({(from_stage_id, channel): -1, (target.id, channel): 1})
-    moved = [getattr(ticket, name) for name in _MOVED_FIELDS]
-    moved[_MOVED_FIELDS.index("stage_kind")] = ticket.stage_kind.value
+    recorded = [source.value, actor_name, now, stay]  # the transition's columns after its stages
     if is_postgres():
-        guard: list[object] = []
+        held: list[object] = []
         if if_unchanged_since is not None:
-            guard = [
+            held = [
                 ticket.workspace_id,
                 target.id,
                 target.auto_close,
@@ -218,42 +215,15 @@ async def move_one(
                 policy.auto_close_seconds,
                 json.dumps(policy.auto_close_seconds_by_channel),
             ]
-        rows = await fetch(
-            _MOVE_ONE_GUARDED_POSTGRES if guard else _MOVE_ONE_POSTGRES,
-            *guard,
-            *moved,
-            ticket.id,
-            *([] if if_unchanged_since is None else [if_unchanged_since]),
-            ticket.workspace_id,
-            *counter_changes(deltas),
-            from_stage_id,
-            source.value,
-            actor_name,
-            now,
-            stay,
+        transition_id = await _write_one_postgres(
+            ticket, from_stage_id, recorded, held, if_unchanged_since, batch
         )
-        if rows[0]["transition_id"] is None:
+        if transition_id is None:
             return None
-        transition_id = int(rows[0]["transition_id"])
-        note_counts(ticket.workspace_id, int(rows[0]["counts_version"]), batch)
+    elif if_unchanged_since is not None:
+        raise ValueError("a move without locks is for PostgreSQL")
     else:
-        if if_unchanged_since is not None:
-            raise ValueError("a move without locks is for PostgreSQL")
-        await fetch(_UPDATE_MOVED, *moved, ticket.id)
-        rows = await fetch(
-            _INSERT_TRANSITION,
-            ticket.workspace_id,
-            ticket.id,
-            channel,
-            from_stage_id,
-            target.id,
-            source.value,
-            actor_name,
-            now,
-            stay,
-        )
-        transition_id = int(rows[0]["id"])
-        await apply_changes(ticket.workspace_id, deltas, batch)
+        transition_id = await _write_one_sqlite(ticket, from_stage_id, recorded, batch)
     batch.add(
         ticket.workspace_id,
         TOPIC_CHANGES,
@@ -269,6 +239,59 @@ async def move_one(
         ),
     )
     return transition_id
+
+
+def _moved_values(ticket: Ticket) -> list[object]:
+    values = [getattr(ticket, name) for name in _MOVED_FIELDS]
+    values[_MOVED_FIELDS.index("stage_kind")] = ticket.stage_kind.value
+    return values
+
+
+def _deltas(ticket: Ticket, from_stage_id: uuid.UUID) -> Counter[CountKey]:
+    channel = ticket.channel.value
+    return Counter({(from_stage_id, channel): -1, (ticket.stage_id, channel): 1})
+
+
+async def _write_one_postgres(
+    ticket: Ticket,
+    from_stage_id: uuid.UUID,
+    recorded: list[object],
+    held: list[object],
+    row_version: int | None,
+    batch: EventBatch,
+) -> int | None:
+    rows = await fetch(
+        _MOVE_ONE_GUARDED_POSTGRES if held else _MOVE_ONE_POSTGRES,
+        *held,
+        *_moved_values(ticket),
+        ticket.id,
+        *([] if row_version is None else [row_version]),
+        ticket.workspace_id,
+        *counter_changes(_deltas(ticket, from_stage_id)),
+        from_stage_id,
+        *recorded,
+    )
+    if rows[0]["transition_id"] is None:
+        return None
+    note_counts(ticket.workspace_id, int(rows[0]["counts_version"]), batch)
+    return int(rows[0]["transition_id"])
+
+
+async def _write_one_sqlite(
+    ticket: Ticket, from_stage_id: uuid.UUID, recorded: list[object], batch: EventBatch
+) -> int:
+    await fetch(_UPDATE_MOVED, *_moved_values(ticket), ticket.id)
+    rows = await fetch(
+        _INSERT_TRANSITION,
+        ticket.workspace_id,
+        ticket.id,
+        ticket.channel.value,
+        from_stage_id,
+        ticket.stage_id,
+        *recorded,
+    )
+    await apply_changes(ticket.workspace_id, _deltas(ticket, from_stage_id), batch)
+    return int(rows[0]["id"])
 
 
 _UPDATE_MOVED = (

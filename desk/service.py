@@ -29,7 +29,8 @@ class Desk:
 
     @asynccontextmanager
     async def statement(self) -> AsyncIterator[EventBatch]:
-        """For work written by a single statement, atomic on its own: events after it."""
+        """For work whose only write is one statement, atomic without a transaction: its
+        events go out after the block (a block that raises publishes nothing)."""
         batch = EventBatch()
         yield batch
         batch.publish_to(self.publisher)

@@ -14,14 +14,7 @@ from desk.errors import DeskError, ErrorCode, invalid, not_found
 from desk.events import TOPIC_CHANGES, EventBatch
 from desk.ids import parse_id
 from desk.move_reads import ReadForMove, read_for_move, unlocked_moves
-from desk.moves import (
-    Policy,
-    Snooze,
-    change_event,
-    load_policy,
-    move_many,
-    move_one,
-)
+from desk.moves import Policy, Snooze, change_event, load_policy, move_many, move_one
 from desk.rules import (
     auto_close_eligible,
     check_manual_target,
