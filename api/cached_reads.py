@@ -111,12 +111,15 @@ class CachedReads:
                 snapshot.keep_response(key, answer)
 
     def _request(self, scope: Scope, body: bytes) -> GraphQLRequest | None:
+        content_type = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
+        if not content_type.startswith(b"application/json"):
+            return None
         if len(body) > MAX_REMEMBERED_BODY:
-            return _graphql_request(scope, body)
+            return _graphql_request(body)
         if body not in self._bodies:
             if len(self._bodies) >= MAX_DOCUMENTS:
                 self._bodies.clear()
-            self._bodies[body] = _graphql_request(scope, body)
+            self._bodies[body] = _graphql_request(body)
         return self._bodies[body]
 
     def _label(self, request: GraphQLRequest) -> str | None:
@@ -170,11 +173,8 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _graphql_request(scope: Scope, body: bytes) -> GraphQLRequest | None:
-    """The request of a plain JSON GraphQL POST, or None for anything else."""
-    content_type = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
-    if not content_type.startswith(b"application/json"):
-        return None
+def _graphql_request(body: bytes) -> GraphQLRequest | None:
+    """The request in a JSON GraphQL body, or None for anything else."""
     try:
         data = json.loads(body)
     except ValueError:

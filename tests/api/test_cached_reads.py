@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -229,3 +230,22 @@ async def test_a_cached_key_is_looked_up_again_after_its_max_age(app: Starlette)
     await counts(gql)
     await counts(gql)
     assert keys.lookups == lookups + 2
+
+
+async def test_a_kept_answer_is_only_for_the_same_kind_of_request(app: Starlette) -> None:
+    workspace_id, key = await new_workspace(app)
+    gql = client(app, key)
+    await warmed(app, gql, workspace_id)
+    body = json.dumps({"query": COUNTS, "variables": {"c": None}})
+    headers = {"authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as http:
+        as_text = await http.post(
+            "/graphql", content=body, headers={**headers, "content-type": "text/plain"}
+        )
+        assert as_text.status_code != 200 or "errors" in as_text.json()
+        over_get = await http.get(
+            "/graphql", params={"query": COUNTS}, headers={**headers, "accept": "application/json"}
+        )
+        assert over_get.status_code == 200 and over_get.json()["data"]["stageCounts"]
