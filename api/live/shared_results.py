@@ -16,7 +16,8 @@ from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 from graphql import ExecutionResult
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from api.plain_fields import PlainFieldsExecutor
 
 T = TypeVar("T")
 
@@ -45,7 +46,7 @@ class _Ready:
         return self.result
 
 
-class SharedResultsExecutor(StrawberryGraphQLCoreExecutionContext):
+class SharedResultsExecutor(PlainFieldsExecutor):
     def _shared_key(self) -> tuple[int, str]:
         return (id(self.operation), _variables_key(self.variable_values.coerced))
 

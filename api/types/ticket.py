@@ -7,6 +7,7 @@ from datetime import datetime
 import strawberry
 
 from api.context import Info
+from api.plain_fields import value_when_known
 from api.types.enums import Channel, TransitionSource
 from api.types.stage import Stage
 from desk.clock import from_us
@@ -55,6 +56,7 @@ class StageTransition:
         return self.model.at
 
 
+@value_when_known(lambda root: root.known_stage)
 def _stage_of(root: Ticket, info: Info) -> Stage | Awaitable[Stage]:
     # the stage when the reader already has it (a page of tickets); else loaded when asked for
     if root.known_stage is not None:
