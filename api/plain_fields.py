@@ -13,7 +13,7 @@ resolver marked with `value_when_known` is skipped when its source holds the val
 from __future__ import annotations
 
 import inspect
-import weakref
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -57,21 +57,19 @@ class _Plain:
         return _FAILED if serialized is None or serialized is Undefined else serialized
 
 
-_plans: weakref.WeakKeyDictionary[GraphQLObjectType, dict[str, _Plain]] = (
-    weakref.WeakKeyDictionary()
-)
+_PLAIN_FIELDS = "_plain_fields"  # where a type keeps what plain_fields found
 
 
 def plain_fields(parent_type: GraphQLObjectType) -> dict[str, _Plain]:
     """The fields of a type that are plain attributes (computed once per type)."""
-    found = _plans.get(parent_type)
+    found: dict[str, _Plain] | None = parent_type.__dict__.get(_PLAIN_FIELDS)
     if found is None:
         found = {}
         for name, field in parent_type.fields.items():
             plain = _plain(field)
             if plain is not None:
                 found[name] = plain
-        _plans[parent_type] = found
+        setattr(parent_type, _PLAIN_FIELDS, found)
     return found
 
 
@@ -108,9 +106,12 @@ def _plain(field: GraphQLField) -> _Plain | None:
         read = known
     elif getattr(field.resolve, "_is_default", False):
         resolver, name = definition.default_resolver, definition.python_name
+        if resolver is getattr:
+            read = operator.attrgetter(name)
+        else:
 
-        def read(source: Any) -> Any:
-            return resolver(source, name)
+            def read(source: Any) -> Any:
+                return resolver(source, name)
 
     else:
         return None
@@ -128,7 +129,31 @@ def _plain(field: GraphQLField) -> _Plain | None:
     return None
 
 
+FieldPlan = list[tuple[str, Any, _Plain | None]]  # response name, field details, if plain
+
+
 class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # per selection set (graphql-core reuses one per field of a list): the set and its plan
+        self._field_plans: dict[int, tuple[dict[str, Any], FieldPlan | None]] = {}
+
+    def _plan(self, parent_type: GraphQLObjectType, grouped: dict[str, Any]) -> FieldPlan | None:
+        found = self._field_plans.get(id(grouped))
+        if found is not None:
+            return found[1]
+        middleware = getattr(self.middleware_manager, "middlewares", None)
+        plain = {} if middleware else plain_fields(parent_type)
+        plan: FieldPlan | None = None
+        if plain:
+            plan = []
+            for response_name, details in grouped.items():
+                node = details[0].node
+                spec = None if node.arguments else plain.get(node.name.value)
+                plan.append((response_name, details, spec))
+        self._field_plans[id(grouped)] = (grouped, plan)
+        return plan
+
     def execute_fields(
         self,
         parent_type: GraphQLObjectType,
@@ -137,9 +162,8 @@ class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: dict[str, Any],
         position_context: Any,
     ) -> Any:
-        middleware = getattr(self.middleware_manager, "middlewares", None)
-        plain = {} if middleware else plain_fields(parent_type)
-        if not plain:
+        plan = self._plan(parent_type, grouped_field_set)
+        if plan is None:
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
@@ -148,9 +172,7 @@ class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
         awaitable_fields: list[str] = []
         is_awaitable = self.is_awaitable
         try:
-            for response_name, details in grouped_field_set.items():
-                node = details[0].node
-                spec = None if node.arguments else plain.get(node.name.value)
+            for response_name, details, spec in plan:
                 result = _FAILED
                 if spec is not None:
                     if spec.serialize is not None:

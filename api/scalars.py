@@ -23,7 +23,7 @@ def _parse_datetime(value: object) -> datetime:
 
 
 def _serialize_datetime(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat()
+    return (value if value.tzinfo is UTC else value.astimezone(UTC)).isoformat()
 
 
 DateTime = strawberry.scalar(
