@@ -21,10 +21,12 @@ from typing import Any, TypeVar
 from graphql import (
     GraphQLEnumType,
     GraphQLField,
+    GraphQLID,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
+    GraphQLString,
     Undefined,
 )
 from graphql.pyutils import Path, gather_with_cancel
@@ -43,6 +45,8 @@ class _Plain:
     serialize: Callable[[Any], Any] | None = None
     object_type: GraphQLObjectType | None = None
     item_nullable: bool | None = None  # set when the attribute is a list of objects
+    # values of exactly this type are their own serialization (str for String and ID)
+    as_is: type | None = None
 
     def leaf(self, source: Any) -> Any:
         """The serialized value, or _FAILED when only the general path may say what is wrong."""
@@ -51,6 +55,8 @@ class _Plain:
             value = self.read(source)
             if value is None:
                 return None if self.nullable else _FAILED
+            if type(value) is self.as_is:
+                return value
             serialized = self.serialize(value)
         except Exception:
             return _FAILED
@@ -117,7 +123,8 @@ def _plain(field: GraphQLField) -> _Plain | None:
         return None
 
     if isinstance(inner, GraphQLScalarType | GraphQLEnumType):
-        return _Plain(read, nullable, serialize=inner.serialize)
+        as_is = str if inner in (GraphQLString, GraphQLID) else None
+        return _Plain(read, nullable, serialize=inner.serialize, as_is=as_is)
     if isinstance(inner, GraphQLObjectType) and inner.is_type_of is None:
         return _Plain(read, nullable, object_type=inner)
     if isinstance(inner, GraphQLList):
@@ -177,6 +184,9 @@ class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
                 if spec is not None:
                     if spec.serialize is not None:
                         result = spec.leaf(source_value)
+                        if result is not _FAILED:  # a leaf's value is never awaitable
+                            results[response_name] = result
+                            continue
                     else:
                         result = self._plain_object(
                             spec, parent_type, source_value, path, response_name, details,
