@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from desk.moves import Policy, StageRef
+from desk.one_connection import Fetch
 from desk.sql import fetch, is_postgres
 from models import ClosedReplyPolicy, StageKind, Ticket, Workspace
 
@@ -56,6 +58,7 @@ async def read_for_move(
     stage_id: uuid.UUID | None,
     *,
     lock: bool = True,
+    runner: Fetch = fetch,
 ) -> ReadForMove | None:
     """The ticket with its workspace's settings and the live stage `stage_id`.
 
@@ -65,18 +68,17 @@ async def read_for_move(
     the stage, then the ticket. A lock that had to wait reads its row's latest committed
     version (and checks it again: a stage deleted meanwhile matches no more), so the settings
     and the stage are those in force once the locks are held, and stay so until commit.
-    Unlocked (see unlocked_moves): a snapshot with the ticket's row version, for
-    move_one(if_unchanged_since=...).
+    Unlocked (PostgreSQL only, see unlocked_moves): a snapshot with the ticket's row version,
+    for move_one(if_unchanged_since=...). `runner` runs the statement (by default on the
+    current connection or transaction).
     """
     if ticket_id is None or stage_id is None:
         return None
     if not lock:
-        if not unlocked_moves():
-            raise ValueError("a read without locks is for PostgreSQL")
         sql = _UNLOCKED_POSTGRES
     else:
         sql = _LOCKED_POSTGRES if is_postgres() else _PORTABLE
-    rows = await fetch(sql, workspace_id, stage_id, ticket_id)
+    rows = await runner(sql, workspace_id, stage_id, ticket_id)
     if not rows:
         return None
     row = rows[0]
@@ -88,7 +90,7 @@ async def read_for_move(
     )
 
 
-def _policy(row: dict[str, Any]) -> Policy:
+def _policy(row: Mapping[str, Any]) -> Policy:
     return Policy(
         auto_close_enabled=bool(row["w_auto_close_enabled"]),
         auto_close_seconds=int(row["w_auto_close_seconds"]),

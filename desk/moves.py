@@ -19,6 +19,7 @@ from desk.counters import (
     note_counts,
 )
 from desk.events import TOPIC_CHANGES, EventBatch
+from desk.one_connection import Fetch
 from desk.rules import auto_close_eligible, is_closed, period_for, schedule_auto_close
 from desk.sql import fetch, is_postgres
 from models import (
@@ -190,6 +191,7 @@ async def move_one(
     snooze: Snooze | None = None,
     fresh_period: bool = False,
     if_unchanged_since: int | None = None,
+    runner: Fetch = fetch,
 ) -> int | None:
     """Move one ticket: ticket row, transition and counters; returns the transition's id.
 
@@ -198,13 +200,14 @@ async def move_one(
     only if the ticket is still at that version and the workspace's settings and the target
     stage are still `policy` and `target`: otherwise it changes nothing (not even in the
     database, though the ticket in memory was changed) and returns None. On PostgreSQL the
-    move is one statement, so it needs no transaction of its own when unlocked.
+    move is one statement, so it needs no transaction of its own when unlocked; `runner`
+    runs it (by default on the current connection or transaction).
     """
     from_stage_id = ticket.stage_id
     stay = stay_us(ticket.stage_entered_at, now)
     apply_move(ticket, target, now, policy, snooze=snooze, fresh_period=fresh_period)
     recorded = [source.value, actor_name, now, stay]  # the transition's columns after its stages
-    if is_postgres():
+    if if_unchanged_since is not None or is_postgres():
         held: list[object] = []
         if if_unchanged_since is not None:
             held = [
@@ -216,12 +219,10 @@ async def move_one(
                 json.dumps(policy.auto_close_seconds_by_channel),
             ]
         transition_id = await _write_one_postgres(
-            ticket, from_stage_id, recorded, held, if_unchanged_since, batch
+            ticket, from_stage_id, recorded, held, if_unchanged_since, batch, runner
         )
         if transition_id is None:
             return None
-    elif if_unchanged_since is not None:
-        raise ValueError("a move without locks is for PostgreSQL")
     else:
         transition_id = await _write_one_sqlite(ticket, from_stage_id, recorded, batch)
     batch.add(
@@ -259,8 +260,9 @@ async def _write_one_postgres(
     held: list[object],
     row_version: int | None,
     batch: EventBatch,
+    runner: Fetch,
 ) -> int | None:
-    rows = await fetch(
+    rows = await runner(
         _MOVE_ONE_GUARDED_POSTGRES if held else _MOVE_ONE_POSTGRES,
         *held,
         *_moved_values(ticket),

@@ -15,6 +15,7 @@ from desk.events import TOPIC_CHANGES, EventBatch
 from desk.ids import parse_id
 from desk.move_reads import ReadForMove, read_for_move, unlocked_moves
 from desk.moves import Policy, Snooze, change_event, load_policy, move_many, move_one
+from desk.one_connection import Fetch, one_connection
 from desk.rules import (
     auto_close_eligible,
     check_manual_target,
@@ -27,6 +28,7 @@ from desk.rules import (
     validate_snooze_until,
 )
 from desk.service import Desk
+from desk.sql import fetch
 from desk.stages import live_stage, system_stage
 from desk.workspaces import hold_for_moves
 from models import (
@@ -182,12 +184,15 @@ async def change_stage(
 ) -> Ticket:
     actor.require(Permission.WORK_TICKETS)
     ticket_uuid, stage_uuid = parse_id(ticket_id), parse_id(stage_id)
-    if unlocked_moves():  # one read and one write, no transaction, if nothing changes between
-        read = await read_for_move(actor.workspace_id, ticket_uuid, stage_uuid, lock=False)
-        if read is not None:
-            async with desk.statement() as batch:
-                if await _move_as_read(desk, actor, read, expected_version, batch):
-                    return read.ticket
+    if unlocked_moves():  # one read, one write, no transaction: if nothing changed in between
+        async with one_connection() as runner, desk.statement() as batch:
+            read = await read_for_move(
+                actor.workspace_id, ticket_uuid, stage_uuid, lock=False, runner=runner
+            )
+            if read is not None and await _move_as_read(
+                desk, actor, read, expected_version, batch, runner
+            ):
+                return read.ticket
     async with desk.transaction() as batch:
         read = await read_for_move(actor.workspace_id, ticket_uuid, stage_uuid)
         if read is None:  # the ticket or the stage is missing: say which, as every move does
@@ -205,6 +210,7 @@ async def _move_as_read(
     read: ReadForMove,
     expected_version: int | None,
     batch: EventBatch,
+    runner: Fetch = fetch,
 ) -> bool:
     """An agent's move of the ticket read; False if read without locks and changed since."""
     ticket, target = read.ticket, read.target
@@ -222,6 +228,7 @@ async def _move_as_read(
         read.policy,
         batch,
         if_unchanged_since=read.row_version,
+        runner=runner,
     )
     return moved is not None
 

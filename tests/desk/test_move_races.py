@@ -46,8 +46,8 @@ def meanwhile(monkeypatch: pytest.MonkeyPatch) -> list[Change]:
     pending: list[Change] = []
     real = tickets.read_for_move
 
-    async def read_then_change(*args: object, lock: bool = True) -> object:
-        read = await real(*args, lock=lock)  # type: ignore[arg-type]
+    async def read_then_change(*args: object, lock: bool = True, **kwargs: object) -> object:
+        read = await real(*args, lock=lock, **kwargs)  # type: ignore[arg-type]
         if not lock and pending:
             await pending.pop()()
         return read
