@@ -19,6 +19,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from api.context import Context
 from api.key_watch import watch_key
 from api.limits import MAX_DOCUMENT_BYTES
+from api.live.direct_send import DirectSendHandler
 from api.live.shared_results import SharedJson
 from api.services import Services
 from desk.access import Actor
@@ -42,6 +43,8 @@ async def actor_for(services: Services, header: object) -> Actor | None:
 
 
 class GraphQLView(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = DirectSendHandler
+
     def __init__(self, services_of: Any, schema: Any, allowed_origins: tuple[str, ...]) -> None:
         super().__init__(
             schema,

@@ -74,6 +74,12 @@ class Metrics:
             "Snapshot reads of the live stage-counts feeds (one per burst, not per subscriber)",
             registry=self.registry,
         )
+        self.live_messages = Counter(
+            "ticket_stages_live_messages_total",
+            "stageCounts subscription messages, by how they were sent (graphql or direct)",
+            ["path"],
+            registry=self.registry,
+        )
         self.bus_publish_failures = Counter(
             "ticket_stages_bus_publish_failures_total",
             "Event publishes that failed and were kept for a retry",

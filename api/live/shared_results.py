@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from graphql import ExecutionResult
 
+from api.live.direct_send import remember_executor
 from api.plain_fields import PlainFieldsExecutor
 
 T = TypeVar("T")
@@ -51,6 +52,7 @@ class SharedResultsExecutor(PlainFieldsExecutor):
         return (id(self.operation), _variables_key(self.variable_values.coerced))
 
     def build_per_event_executor(self, payload: Any) -> Any:
+        remember_executor(self)
         results = getattr(payload, _RESULTS, None)
         if results is not None:  # skip copying the executor when the result is known
             found = results.get(self._shared_key())

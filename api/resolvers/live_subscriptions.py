@@ -8,6 +8,7 @@ import strawberry
 from graphql import GraphQLError
 
 from api.context import Info, actor_of
+from api.live.direct_send import send_next
 from api.types.analytics import StageChange
 from api.types.counts import StageCounts
 from api.types.enums import Channel
@@ -66,11 +67,14 @@ class LiveSubscriptions:
         actor.require(Permission.READ)
         services = info.context.services
         gauge = services.metrics.live_subscriptions.labels(field="stageCounts")
+        direct = services.metrics.live_messages.labels(path="direct")
+        general = services.metrics.live_messages.labels(path="graphql")
         gauge.inc()
         try:
             async with services.live.watch(actor.workspace_id) as snapshots:
                 last_version = -1
                 last_content: tuple[object, ...] | None = None
+                sent_once = False  # the first goes the general way: then the executor is known
                 async for snapshot in snapshots:
                     shown = snapshot.channel(channel)
                     if shown.view.version <= last_version:
@@ -78,6 +82,11 @@ class LiveSubscriptions:
                     if shown.content == last_content:
                         continue  # a change of another channel
                     last_version, last_content = shown.view.version, shown.content
+                    if sent_once and await send_next(shown.graphql):
+                        direct.inc()
+                        continue
+                    sent_once = True
+                    general.inc()
                     yield shown.graphql
         finally:
             gauge.dec()

@@ -263,3 +263,30 @@ async def test_a_socket_that_never_sends_connection_init_is_closed_with_4408(
 ) -> None:
     async with LiveSocket.connect(server.url) as live:
         assert await live.closed_with(timeout=8) == 4408
+
+
+async def test_later_snapshots_are_sent_directly_and_read_the_same(server: Served) -> None:
+    """After the first message, snapshots skip the per-event GraphQL pipeline; the messages
+    are the same as the pipeline's (same shape, same ids, errors still its business)."""
+    acme = await server.workspace()
+    metrics = server.app.state.services.metrics
+
+    def sent(path: str) -> float:
+        return metrics.live_messages.labels(path=path)._value.get()
+
+    async with LiveSocket.open(server.url, acme.key) as live:
+        plain = await live.subscribe(SUBSCRIBE)
+        aliased = await live.subscribe(
+            "subscription { c: stageCounts(channel: EMAIL) { v: version total __typename } }"
+        )
+        await counts_of(live, plain)
+        first = await live.next(aliased)
+        assert (sent("graphql"), sent("direct")) == (2, 0)
+        for n in range(1, 4):
+            await create_ticket(acme, "EMAIL")
+            shown = await counts_of(live, plain)
+            assert shown == await database_counts(acme)
+            message = await live.next(aliased)
+            assert message["c"] == {"v": shown["version"], "total": n, "__typename": "StageCounts"}
+        assert first["c"]["total"] == 0
+        assert (sent("graphql"), sent("direct")) == (2, 6)
