@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -29,7 +30,16 @@ async def _load_stage_counts(workspace_ids: Sequence[uuid.UUID]) -> list[dict[uu
 
 
 class Loaders:
-    def __init__(self) -> None:
-        self.stage = DataLoader(_load_stages)
-        self.history = DataLoader(_load_histories)
-        self.stage_counts = DataLoader(_load_stage_counts)
+    """The loaders of one request, each made when first used (most requests use none)."""
+
+    @functools.cached_property
+    def stage(self) -> DataLoader[uuid.UUID, Stage | None]:
+        return DataLoader(_load_stages)
+
+    @functools.cached_property
+    def history(self) -> DataLoader[uuid.UUID, list[StageTransition]]:
+        return DataLoader(_load_histories)
+
+    @functools.cached_property
+    def stage_counts(self) -> DataLoader[uuid.UUID, dict[uuid.UUID, int]]:
+        return DataLoader(_load_stage_counts)

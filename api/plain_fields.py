@@ -33,6 +33,8 @@ from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
 
+from api.plain_compiler import FAILED, Compiled, Entry, compile_selection
+
 _FAILED = object()
 
 
@@ -139,27 +141,50 @@ def _plain(field: GraphQLField) -> _Plain | None:
 FieldPlan = list[tuple[str, Any, _Plain | None]]  # response name, field details, if plain
 
 
+@dataclass(frozen=True, slots=True)
+class _SelectionPlan:
+    fields: FieldPlan | None  # None: no plain field at all
+    compiled: Compiled | None  # when every field is plain (see plain_compiler)
+
+
 class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # per selection set (graphql-core reuses one per field of a list): the set and its plan
-        self._field_plans: dict[int, tuple[dict[str, Any], FieldPlan | None]] = {}
+        self._field_plans: dict[int, tuple[dict[str, Any], _SelectionPlan]] = {}
 
-    def _plan(self, parent_type: GraphQLObjectType, grouped: dict[str, Any]) -> FieldPlan | None:
+    def _plan(self, parent_type: GraphQLObjectType, grouped: dict[str, Any]) -> _SelectionPlan:
         found = self._field_plans.get(id(grouped))
         if found is not None:
             return found[1]
         middleware = getattr(self.middleware_manager, "middlewares", None)
         plain = {} if middleware else plain_fields(parent_type)
-        plan: FieldPlan | None = None
+        fields: FieldPlan | None = None
         if plain:
-            plan = []
+            fields = []
             for response_name, details in grouped.items():
                 node = details[0].node
                 spec = None if node.arguments else plain.get(node.name.value)
-                plan.append((response_name, details, spec))
+                fields.append((response_name, details, spec))
+        plan = _SelectionPlan(fields, None if fields is None else self._compile(fields))
         self._field_plans[id(grouped)] = (grouped, plan)
         return plan
+
+    def _compile(self, fields: FieldPlan) -> Compiled | None:
+        entries: list[Entry] = []
+        for response_name, details, spec in fields:
+            if spec is None or spec.item_nullable is not None:
+                return None
+            nested = None
+            if spec.object_type is not None:
+                grouped, new_defer_usages, _ = self.collect_subfields(spec.object_type, details)
+                nested = (
+                    None if new_defer_usages else self._plan(spec.object_type, grouped).compiled
+                )
+                if nested is None:
+                    return None
+            entries.append((response_name, spec, nested))
+        return compile_selection(entries)
 
     def execute_fields(
         self,
@@ -169,7 +194,12 @@ class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: dict[str, Any],
         position_context: Any,
     ) -> Any:
-        plan = self._plan(parent_type, grouped_field_set)
+        selection = self._plan(parent_type, grouped_field_set)
+        if selection.compiled is not None:
+            done = selection.compiled(source_value)
+            if done is not FAILED:
+                return done
+        plan = selection.fields
         if plan is None:
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
