@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
+import orjson
 from graphql import ExecutionResult
 
 from api.live.direct_send import remember_executor
@@ -146,4 +147,4 @@ class SharedJson:
 
 
 def _dumps(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    return orjson.dumps(value).decode()

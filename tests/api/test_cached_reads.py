@@ -185,7 +185,12 @@ async def test_a_cached_key_is_refused_as_soon_as_it_is_revoked(app: Starlette, 
     payload = await api.create_key("wallboard", "VIEWER")
     wallboard = api.as_key(payload["secret"])
     keys = app.state.services.keys
-    await counts(wallboard)
+
+    async def remembered() -> bool:  # once the workspace's key events are followed
+        await counts(wallboard)
+        return keys.cached(payload["secret"]) is not None
+
+    await eventually(remembered)
     lookups = keys.lookups
     for _ in range(3):
         await counts(wallboard)
