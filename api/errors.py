@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from desk.errors import DeskError, Forbidden
 from desk.health import is_database_outage
@@ -74,12 +73,10 @@ def shape_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
     )
 
 
-class ShapeErrors(SchemaExtension):
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result is None or not result.errors:
-            return
-        context = self.execution_context.context
-        request_id = getattr(context, "request_id", None)
-        result.errors = [shape_error(e, request_id) for e in result.errors]
+def shape_errors(execution_context: ExecutionContext) -> None:
+    """The operation's errors as clients see them (unexpected ones masked and logged)."""
+    result = execution_context.result
+    if result is None or not result.errors:
+        return
+    request_id = getattr(execution_context.context, "request_id", None)
+    result.errors = [shape_error(e, request_id) for e in result.errors]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.extensions import AddValidationRules
 from strawberry.extensions.max_aliases import create_validator as alias_rule
 
 from api.depth_limit import depth_rule
@@ -23,11 +22,8 @@ _DEPTH_RULE = depth_rule(MAX_QUERY_DEPTH)
 _ALIAS_RULE = alias_rule(MAX_ALIASES)
 
 
-class DocumentLimits(AddValidationRules):
-    """Depth (introspection included) and alias limits as validation rules."""
-
-    def __init__(self) -> None:
-        super().__init__([_DEPTH_RULE, _ALIAS_RULE])
+# depth (introspection included) and aliases, checked as validation rules
+LIMIT_RULES = (_DEPTH_RULE, _ALIAS_RULE)
 
 
 class BodyTooLarge(Exception):

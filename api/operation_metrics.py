@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Iterator
 
-from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_DISTINCT_NAMES = 200
@@ -24,22 +22,19 @@ def operation_label(name: str | None) -> str:
     return name
 
 
-class OperationMetrics(SchemaExtension):
-    def on_operation(self) -> Iterator[None]:
-        started = time.perf_counter()
-        yield
-        context = self.execution_context.context
-        services = getattr(context, "services", None)
-        if services is None:
-            return
-        try:
-            kind = self.execution_context.operation_type.value
-        except RuntimeError:
-            kind = "invalid"
-        name = operation_label(self.execution_context.operation_name)
-        result = self.execution_context.result
-        outcome = "error" if result is None or result.errors else "ok"
-        metrics = services.metrics
-        if kind != "subscription":
-            metrics.graphql_latency.labels(name, kind).observe(time.perf_counter() - started)
-        metrics.graphql_operations.labels(name, kind, outcome).inc()
+def record_operation(execution_context: ExecutionContext, seconds: float) -> None:
+    """Count the operation by name, type and outcome, and time it (subscriptions: counted)."""
+    services = getattr(execution_context.context, "services", None)
+    if services is None:
+        return
+    try:
+        kind = execution_context.operation_type.value
+    except RuntimeError:
+        kind = "invalid"
+    name = operation_label(execution_context.operation_name)
+    result = execution_context.result
+    outcome = "error" if result is None or result.errors else "ok"
+    metrics = services.metrics
+    if kind != "subscription":
+        metrics.graphql_latency.labels(name, kind).observe(seconds)
+    metrics.graphql_operations.labels(name, kind, outcome).inc()

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
-)
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from api.errors import ShapeErrors, is_expected
-from api.limits import MAX_TOKENS, DocumentLimits
+from api.errors import is_expected
 from api.live.shared_results import SharedResultsExecutor
-from api.operation_metrics import OperationMetrics
+from api.operation_hooks import OperationHooks
 from api.resolvers.admin_mutations import AdminMutations
 from api.resolvers.analytics_queries import AnalyticsQueries
 from api.resolvers.live_subscriptions import LiveSubscriptions
@@ -56,11 +51,8 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=[
-            ShapeErrors,
-            OperationMetrics,
-            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            OperationHooks,
             lambda: ParserCache(maxsize=512),
-            DocumentLimits,
             lambda: ValidationCache(maxsize=512),
         ],
         execution_context_class=SharedResultsExecutor,
