@@ -126,15 +126,16 @@ def create_app(
         Middleware(DatabaseContext, runtime=runtime),
     ]
     if settings.allowed_origins:
-        middleware.append(
-            Middleware(
-                CORSMiddleware,
-                allow_origins=list(settings.allowed_origins),
-                allow_methods=["GET", "POST"],
-                allow_headers=["authorization", "content-type"],
-                max_age=600,
-            )
+        # outermost: every answer carries its CORS headers, refusals and kept answers too
+        cors = Middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.allowed_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type", "x-request-id"],
+            expose_headers=["x-request-id", "retry-after"],
+            max_age=600,
         )
+        middleware.insert(0, cors)
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
