@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from desk.access import Actor, Permission
 from desk.errors import DeskError, ErrorCode, invalid
@@ -35,9 +35,8 @@ class TicketFilter:
     created_before: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class TicketRow:
-    """The columns of a ticket that readers see, named as on the model."""
+class TicketRow(NamedTuple):
+    """The columns of a ticket that readers see, named as on the model (a tuple: fast to make)."""
 
     id: uuid.UUID
     customer_id: str
@@ -56,8 +55,7 @@ class TicketRow:
     closed_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
-class StageRow:
+class StageRow(NamedTuple):
     """A stage as a page shows it, named as on the model."""
 
     id: uuid.UUID
