@@ -9,11 +9,11 @@ any side effect, and the executor then completes the object the general way.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from graphql import Undefined
+from graphql.pyutils import is_awaitable
 
 
 class PlainSpec(Protocol):
@@ -50,7 +50,7 @@ def _generate(entries: list[Entry]) -> Compiled:
     namespace: dict[str, Any] = {
         "FAILED": FAILED,
         "Undefined": Undefined,
-        "isawaitable": inspect.isawaitable,
+        "isawaitable": is_awaitable,
     }
     lines = ["def complete(src):", "    try:"]
     for index, (_, spec, nested) in enumerate(entries):

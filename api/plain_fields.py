@@ -12,7 +12,6 @@ resolver marked with `value_when_known` is skipped when its source holds the val
 
 from __future__ import annotations
 
-import inspect
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from graphql import (
     GraphQLString,
     Undefined,
 )
-from graphql.pyutils import Path, gather_with_cancel
+from graphql.pyutils import Path, gather_with_cancel, is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
 
@@ -336,7 +335,7 @@ def _plain_list(value: Any, item_nullable: bool) -> bool:
     if not isinstance(value, list | tuple):
         return False
     return all(item is not None or item_nullable for item in value) and not any(
-        inspect.isawaitable(item) for item in value
+        is_awaitable(item) for item in value
     )
 
 
