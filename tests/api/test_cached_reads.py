@@ -49,6 +49,19 @@ async def running(
         yield application
 
 
+@contextlib.asynccontextmanager
+async def two_processes(
+    config: Settings, clock: ManualClock
+) -> AsyncIterator[tuple[Starlette, Starlette]]:
+    """Two apps on one database and one bus (shared in-process, or each its own Redis link)."""
+    shared_bus = None if config.redis_url else InProcessBus()
+    async with (
+        running(config, clock, shared_bus) as here,
+        running(config, clock, shared_bus) as there,
+    ):
+        yield here, there
+
+
 @pytest.fixture
 async def app(bus_settings: Settings, clock: ManualClock) -> AsyncIterator[Starlette]:
     bus = None if bus_settings.redis_url else InProcessBus()
@@ -162,11 +175,7 @@ async def test_the_request_id_of_a_kept_answer_is_the_callers(app: Starlette) ->
 async def test_a_change_made_by_another_process_is_seen_once_its_event_arrives(
     bus_settings: Settings, clock: ManualClock
 ) -> None:
-    shared_bus = None if bus_settings.redis_url else InProcessBus()
-    async with (
-        running(bus_settings, clock, shared_bus) as here,
-        running(bus_settings, clock, shared_bus) as there,
-    ):
+    async with two_processes(bus_settings, clock) as (here, there):
         workspace_id, key = await new_workspace(here)
         mine, theirs = client(here, key), client(there, key)
         assert (await counts(mine))["total"] == 0
@@ -202,11 +211,7 @@ async def test_a_cached_key_is_refused_as_soon_as_it_is_revoked(app: Starlette, 
 async def test_a_key_revoked_by_another_process_is_refused_once_its_event_arrives(
     bus_settings: Settings, clock: ManualClock
 ) -> None:
-    shared_bus = None if bus_settings.redis_url else InProcessBus()
-    async with (
-        running(bus_settings, clock, shared_bus) as here,
-        running(bus_settings, clock, shared_bus) as there,
-    ):
+    async with two_processes(bus_settings, clock) as (here, there):
         _, admin = await new_workspace(here)
         created = await client(here, admin).mutate(
             'mutation { createApiKey(input: {name: "tv", role: VIEWER}) { apiKey { id } secret } }'
