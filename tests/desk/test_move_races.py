@@ -78,13 +78,21 @@ async def test_an_uncontended_move_needs_no_transaction(desk: Desk, actor: Actor
     await assert_counts_match_tickets(actor.workspace_id)
 
 
-async def test_a_move_meanwhile_is_a_version_conflict(
-    desk: Desk, actor: Actor, meanwhile: list[Change], publisher: RecordingPublisher
-) -> None:
+async def _raced_move(
+    desk: Desk, actor: Actor, meanwhile: list[Change]
+) -> tuple[Ticket, Stage, Stage]:
+    """A ticket, and another move of it (to "Theirs") that lands between read and write."""
     ticket = await tickets.create_ticket(desk, actor, "c", Channel.SMS)
     theirs = await _stage(desk, actor, "Theirs")
     ours = await _stage(desk, actor, "Ours")
     meanwhile.append(lambda: tickets.change_stage(desk, actor, str(ticket.id), str(theirs.id)))
+    return ticket, theirs, ours
+
+
+async def test_a_move_meanwhile_is_a_version_conflict(
+    desk: Desk, actor: Actor, meanwhile: list[Change], publisher: RecordingPublisher
+) -> None:
+    ticket, theirs, ours = await _raced_move(desk, actor, meanwhile)
 
     with pytest.raises(DeskError) as raised:
         await tickets.change_stage(desk, actor, str(ticket.id), str(ours.id), expected_version=1)
@@ -100,10 +108,7 @@ async def test_a_move_meanwhile_is_a_version_conflict(
 async def test_a_move_meanwhile_is_followed_not_overwritten(
     desk: Desk, actor: Actor, meanwhile: list[Change], publisher: RecordingPublisher
 ) -> None:
-    ticket = await tickets.create_ticket(desk, actor, "c", Channel.SMS)
-    theirs = await _stage(desk, actor, "Theirs")
-    ours = await _stage(desk, actor, "Ours")
-    meanwhile.append(lambda: tickets.change_stage(desk, actor, str(ticket.id), str(theirs.id)))
+    ticket, theirs, ours = await _raced_move(desk, actor, meanwhile)
 
     moved = await tickets.change_stage(desk, actor, str(ticket.id), str(ours.id))
 
