@@ -68,13 +68,17 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
 def running(
     command: list[str], port: int, env: dict[str, str] | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
-    log = open(ROOT / "bench" / "results" / f"server-{port}.log", "wb")
+    """The process, its output in bench/results/server-PORT.log, kept only if something failed."""
+    log_path = ROOT / "bench" / "results" / f"server-{port}.log"
+    log = open(log_path, "wb")
     process = subprocess.Popen(
         command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=log
     )
+    failed = True
     try:
         wait_for_port(port, process)
         yield process
+        failed = process.poll() is not None  # it died under the load
     finally:
         process.terminate()
         try:
@@ -83,6 +87,8 @@ def running(
             process.kill()
             process.wait()
         log.close()
+        if not failed:
+            log_path.unlink(missing_ok=True)
 
 
 @contextmanager
@@ -123,5 +129,8 @@ def raw_baseline(database_url: str, workspace_id: str, counts_json: bytes) -> It
         "--log-level",
         "warning",
     ]
-    with running(command, port, env):
-        yield f"http://127.0.0.1:{port}"
+    try:
+        with running(command, port, env):
+            yield f"http://127.0.0.1:{port}"
+    finally:
+        payload.unlink(missing_ok=True)
