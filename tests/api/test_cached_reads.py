@@ -6,11 +6,10 @@ keys are only trusted while the bus carries the workspace's events.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -24,6 +23,7 @@ from tests.api.helpers import Api
 from tests.conftest import new_workspace
 from tests.live.conftest import SHARED_REDIS_URL, require_shared_redis
 from tests.support.graphql import GraphQLClient
+from tests.support.polling import eventually
 from ticket_stages.settings import Settings
 
 COUNTS = (
@@ -82,12 +82,6 @@ async def counts(gql: GraphQLClient | Api, channel: str | None = None) -> dict[s
 def kept(application: Starlette, workspace_id: str) -> dict[tuple[str, ...], bytes]:
     snapshot = application.state.services.live.current(uuid.UUID(workspace_id))
     return {} if snapshot is None else snapshot.responses
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 5.0) -> None:
-    async with asyncio.timeout(seconds):
-        while not await check():
-            await asyncio.sleep(0.02)
 
 
 async def warmed(application: Starlette, gql: GraphQLClient, workspace_id: str) -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import os
-from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from subscriptions import Item, Subscription
@@ -22,24 +20,3 @@ async def next_item(sub: Subscription, within: float = 3.0) -> Item:
 async def items(sub: Subscription, count: int, within: float = 5.0) -> list[Item]:
     async with asyncio.timeout(within):
         return [await anext(sub) for _ in range(count)]
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]] | Callable[[], bool],
-    *,
-    within: float = 5.0,
-    interval: float = 0.02,
-    what: str = "condition",
-) -> float:
-    """Poll until ``check()`` is true; returns the seconds it took."""
-    loop = asyncio.get_running_loop()
-    began = loop.time()
-    while True:
-        result = check()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return loop.time() - began
-        if loop.time() - began > within:
-            raise AssertionError(f"{what} not reached within {within}s")
-        await asyncio.sleep(interval)

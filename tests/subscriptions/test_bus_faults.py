@@ -12,7 +12,8 @@ import time
 from dataclasses import dataclass, field
 
 from subscriptions import CountingMetrics, RedisBus, Resync, Subscription
-from tests.subscriptions.helpers import eventually, next_item
+from tests.subscriptions.helpers import next_item
+from tests.support.polling import eventually
 from tests.support.redis_server import RedisServer
 
 PUBLISH_BUDGET = 0.010  # seconds one publish() call may take, whatever Redis does

@@ -9,7 +9,8 @@ import uuid
 from redis.asyncio import Redis
 
 from subscriptions import CountingMetrics, RedisBus, RedisTuning, Resync
-from tests.subscriptions.helpers import SHARED_REDIS_URL, eventually, items, next_item
+from tests.subscriptions.helpers import SHARED_REDIS_URL, items, next_item
+from tests.support.polling import eventually
 
 
 def bus(name: str, metrics: CountingMetrics | None = None) -> RedisBus:

@@ -7,7 +7,8 @@ from typing import Any
 
 from subscriptions import CountingMetrics, Resync
 from tests.subscriptions.conftest import BusFactory, RedisView
-from tests.subscriptions.helpers import eventually, items, next_item
+from tests.subscriptions.helpers import items, next_item
+from tests.support.polling import eventually
 
 
 async def test_delivers_in_publish_order(make_bus: BusFactory, prefix: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from desk.service import Desk
 from models import Channel, StageKind, Ticket, TransitionSource
 from subscriptions.inprocess import InProcessBus
 from tests.conftest import admin_actor
+from tests.support.polling import eventually
 from tests.support.sweeps import RecordingPublisher, assert_counts_match_tickets
 from ticket_stages.settings import Settings
 from worker.runner import JOBS, run_background, stop_requested
@@ -45,14 +45,6 @@ def services(
 
 def metric(services: Services, name: str, labels: dict[str, str]) -> float:
     return services.metrics.registry.get_sample_value(name, labels) or 0.0
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 5.0) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if await check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("the condition never held")
 
 
 async def stop(task: asyncio.Task[None]) -> None:
