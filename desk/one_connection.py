@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import functools
-import itertools
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from tortoise.connection import get_connection, get_connections
+from desk.sql import current_client, numbered
 
 Fetch = Callable[..., Awaitable[Sequence[Mapping[str, Any]]]]
-_QMARK = re.compile(r"\?")
 
 
 @asynccontextmanager
@@ -21,19 +17,10 @@ async def one_connection() -> AsyncIterator[Fetch]:
     of the block on one connection taken from the pool once. There is no transaction: each
     statement commits on its own. PostgreSQL only, and not inside a transaction.
     """
-    (name,) = get_connections().db_config
-    client: Any = get_connection(name)
-    async with client.acquire_connection() as connection:
+    async with current_client().acquire_connection() as connection:
 
         async def fetch(sql: str, *params: Any) -> Sequence[Mapping[str, Any]]:
-            rows: Sequence[Mapping[str, Any]] = await connection.fetch(_numbered(sql), *params)
+            rows: Sequence[Mapping[str, Any]] = await connection.fetch(numbered(sql), *params)
             return rows
 
         yield fetch
-
-
-@functools.lru_cache(maxsize=64)
-def _numbered(sql: str) -> str:
-    """PostgreSQL's $1, $2… for the ? placeholders (the statements are few and fixed)."""
-    counter = itertools.count(1)
-    return _QMARK.sub(lambda _: f"${next(counter)}", sql)

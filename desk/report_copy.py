@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import IO, Any
 
-from tortoise.connection import get_connection, get_connections
-
 from desk.csv_safety import FORMULA_PATTERN
 from desk.report_rows import ReportScope
+from desk.sql import current_client
 
 # for this transaction only: no JIT compilation (its start-up costs more than it saves here),
 # and room to hash the customers and sort the rows in memory rather than on disk
@@ -89,13 +88,11 @@ async def copy_rows(
     on_rows: Callable[[int], Awaitable[None]],
 ) -> int:
     """Stream the report's rows into `file`; returns how many rows COPY wrote."""
-    (name,) = get_connections().db_config
-    client: Any = get_connection(name)
     params: list[Any] = [scope.workspace_id, scope.start, scope.end, FORMULA_PATTERN]
     if scope.channel is not None:
         params.append(scope.channel.value)
     sink = _Sink(file, progress_every, on_rows)
-    async with client.acquire_connection() as connection:
+    async with current_client().acquire_connection() as connection:
         async with connection.transaction(readonly=True, isolation="repeatable_read"):
             await connection.execute("SELECT set_config('TimeZone', $1, true)", scope.zone.key)
             for setting, value in _SETTINGS:
